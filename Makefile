@@ -1,0 +1,37 @@
+# The two commands: `make run` (the master on the embedded default) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REPO ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint unit integration bench constraints clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt -c constraints.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m config.local --repo "$(REPO)"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+test: lint $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+constraints: $(VENV)/.installed
+	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

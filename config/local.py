@@ -1,0 +1,253 @@
+"""Runs a master and its local workers as real processes on 127.0.0.1.
+
+`make run` uses this for the embedded default (``python -m config.local``), and the
+integration tests use the same :class:`LocalCluster` to start masters from a settings
+dict, so what the tests exercise is what a developer runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import ENV_JSON, validate
+from config.workers import worker_names
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+MASTER_CFG = CHECKOUT / "master.cfg"
+BIN = Path(sys.executable).parent
+
+
+class StartError(RuntimeError):
+    """A process did not come up; the message says which and ends with its log's tail."""
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class LocalCluster:
+    """One master and ``workers.count`` workers below ``root``, started and stopped together."""
+
+    root: Path
+    settings: dict[str, Any]
+    worker_env: Mapping[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def master_dir(self) -> Path:
+        return self.root / "master"
+
+    @property
+    def url(self) -> str:
+        master = self.settings.get("buildmaster", {})
+        return f"http://127.0.0.1:{master.get('web_port', 8010)}/"
+
+    def _env(self, extra: Mapping[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in (ENV_JSON, "BUILDBOT_CONFIG_FILE")}
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        env.update(extra)
+        return env
+
+    def _spawn(self, command: list[str], extra_env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        # Each process leads its own group, so stopping it also stops the commands its
+        # builds started; a Ctrl-C in the terminal reaches only us, and we stop them in order.
+        process = subprocess.Popen(
+            command,
+            env=self._env(extra_env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def create(self) -> None:
+        """Make the master and worker directories (idempotent)."""
+        settings = validate(self.settings)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.master_dir / "buildbot.tac").exists():
+            subprocess.run(
+                [
+                    str(BIN / "buildbot"),
+                    "create-master",
+                    "--quiet",
+                    "--relocatable",
+                    f"--config={MASTER_CFG}",
+                    f"--db={settings.buildmaster.db_url}",
+                    str(self.master_dir),
+                ],
+                check=True,
+                env=self._env({ENV_JSON: json.dumps(self.settings)}),
+            )
+        password = settings.workers.password
+        assert password is not None, "local workers always have a password (settings check)"
+        for name in worker_names(settings):
+            directory = self.root / name
+            if (directory / "buildbot.tac").exists():
+                continue
+            subprocess.run(
+                [
+                    str(BIN / "buildbot-worker"),
+                    "create-worker",
+                    "--relocatable",
+                    str(directory),
+                    f"127.0.0.1:{settings.buildmaster.worker_port}",
+                    name,
+                    password.get_secret_value(),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+
+    def start_master(self, timeout: float = 60) -> None:
+        """Start the master and wait until its REST API answers."""
+        process = self._spawn(
+            [str(BIN / "buildbot"), "start", "--nodaemon", str(self.master_dir)],
+            {ENV_JSON: json.dumps(self.settings)},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StartError(
+                    f"the master exited with {process.returncode}:\n"
+                    f"{_tail(self.master_dir / 'twistd.log')}"
+                )
+            try:
+                with urllib.request.urlopen(self.url + "api/v2/builders", timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        raise StartError(
+            f"the master did not answer on {self.url} within {timeout:.0f}s:\n"
+            f"{_tail(self.master_dir / 'twistd.log')}"
+        )
+
+    def start_workers(self) -> None:
+        for name in worker_names(validate(self.settings)):
+            self.start_worker(name)
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        return self._spawn(
+            [str(BIN / "buildbot-worker"), "start", "--nodaemon", str(self.root / name)],
+            self.worker_env,
+        )
+
+    def start(self) -> None:
+        self.create()
+        self.start_master()
+        self.start_workers()
+
+    def stop(self, grace: float = 15) -> None:
+        """Stop workers then master; whatever has not exited after ``grace`` is killed."""
+        for process in reversed(self.processes):
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+            _signal_group(process, signal.SIGKILL)  # leftovers of its builds
+        self.processes.clear()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+# --- make run ---------------------------------------------------------------------------
+
+
+def local_settings(config_file: Path, repository: Path, state: Path) -> dict[str, Any]:
+    """The embedded default, watching ``repository``.
+
+    The worker password is made once and kept in ``state``: the worker directories
+    remember it across runs.
+    """
+    document: dict[str, Any] = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    for project in document["projects"]:
+        project["repository"] = str(repository)
+    password_file = state / "worker-password"
+    if not password_file.exists():
+        state.mkdir(parents=True, exist_ok=True)
+        password_file.touch(mode=0o600)
+        password_file.write_text(secrets.token_urlsafe(24))
+    document.setdefault("workers", {})["password"] = password_file.read_text().strip()
+    return document
+
+
+def _follow(path: Path, master: subprocess.Popen[bytes]) -> Iterator[str]:
+    """The lines of the master's log as they come, until the master exits."""
+    with path.open(errors="replace") as log:
+        while master.poll() is None:
+            line = log.readline()
+            if line:
+                yield line
+            else:
+                time.sleep(0.3)
+        yield from log
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the master and local workers.")
+    parser.add_argument("--repo", default="", help="the git repository to watch")
+    parser.add_argument("--settings", default=str(CHECKOUT / "config.local.yml"))
+    parser.add_argument("--dir", default=str(CHECKOUT / ".run"), help="where state lives")
+    args = parser.parse_args(argv)
+
+    repository = Path(args.repo or CHECKOUT).resolve()
+    if not (repository / ".git").exists() and not (repository / "HEAD").exists():
+        print(f"run: {repository} is not a git repository", file=sys.stderr)
+        return 2
+    # `kill` or a closing terminal stop everything as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    state = Path(args.dir)
+    document = local_settings(Path(args.settings), repository, state)
+    settings = validate(document)
+    cluster = LocalCluster(state, document)
+    try:
+        cluster.start()
+        print(f"\nBuildbot is up: {cluster.url}")
+        for admin in settings.auth.admins:
+            print(f"  log in as {admin} / {settings.auth.users[admin].get_secret_value()}")
+        print(f"  watching {repository}; push or commit to any branch to build it")
+        print(f"  state in {cluster.root}; Ctrl-C stops everything\n")
+        for line in _follow(cluster.master_dir / "twistd.log", cluster.processes[0]):
+            print(line, end="", flush=True)
+        print("run: the master stopped", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping...")
+    except StartError as exc:
+        print(f"run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

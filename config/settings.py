@@ -1,0 +1,349 @@
+"""The master's settings: one schema, read from the environment, validated as a whole.
+
+Settings arrive as JSON in ``BUILDBOT_CONFIG`` (the way the original shipped them in a
+Docker environment variable) or in a JSON/YAML file named by ``BUILDBOT_CONFIG_FILE``.
+Every problem becomes a :class:`SettingsError` whose message is one line naming the key
+path, e.g. ``config: aws.max_spot_price: must be a positive number, got "cheap"``.
+Fields typed ``SecretStr`` are the secrets: :mod:`config.secrets` hands exactly those to
+Buildbot's secret machinery, and nothing else reads their values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from buildbot.config.errors import ConfigErrors
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+ENV_JSON = "BUILDBOT_CONFIG"
+ENV_FILE = "BUILDBOT_CONFIG_FILE"
+
+
+class SettingsError(ConfigErrors):
+    """A settings document that cannot be used; ``str()`` is the one-line message.
+
+    It is one of Buildbot's own ConfigErrors, so ``buildbot checkconfig`` and a starting
+    master print the line and exit non-zero without a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
+
+
+# --- value types with messages a user understands ---------------------------------------
+
+
+def _show(value: Any) -> str:
+    """A value as it would appear in the user's JSON, shortened."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _positive_number(value: Any) -> float:
+    if not _is_number(value) or not value > 0 or value == float("inf"):
+        raise PydanticCustomError(
+            "positive_number", "must be a positive number, got {got}", {"got": _show(value)}
+        )
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
+        raise PydanticCustomError(
+            "count", "must be a whole number from 1 to 1000, got {got}", {"got": _show(value)}
+        )
+    return value
+
+
+def _seconds(value: Any) -> float:
+    if not _is_number(value) or not 0 <= value <= 86400:
+        raise PydanticCustomError(
+            "seconds",
+            "must be a number of seconds from 0 to 86400, got {got}",
+            {"got": _show(value)},
+        )
+    return float(value)
+
+
+def _port(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        raise PydanticCustomError(
+            "port", "must be a TCP port from 1 to 65535, got {got}", {"got": _show(value)}
+        )
+    return value
+
+
+def _name(value: str) -> str:
+    """Names become Buildbot identifiers, URLs and file names: keep them plain."""
+    if not value or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value):
+        raise PydanticCustomError(
+            "name",
+            "must be letters, digits, '-', '_' or '.', got {got}",
+            {"got": _show(value)},
+        )
+    return value
+
+
+PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
+Count = Annotated[int, BeforeValidator(_count)]
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+Port = Annotated[int, BeforeValidator(_port)]
+Name = Annotated[str, Field(max_length=100), AfterValidator(_name)]
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+Command = Annotated[list[Text], Field(min_length=1)]
+
+
+class Section(BaseModel):
+    """Base of every settings section: unknown keys are errors, values are strict."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+class Buildmaster(Section):
+    host: Text = "127.0.0.1"
+    public_url: Text | None = None
+    web_port: Port = 8010
+    worker_port: Port = 9989
+    bind_address: Text = "127.0.0.1"
+    db_url: Text = "sqlite:///state.sqlite"
+    title: Text = "Buildbot"
+
+    @property
+    def url(self) -> str:
+        """The public base URL of the web UI, ending in '/'."""
+        url = self.public_url or f"http://{self.host}:{self.web_port}/"
+        return url if url.endswith("/") else url + "/"
+
+
+class Auth(Section):
+    users: dict[Name, SecretStr] = Field(default_factory=dict)
+    admins: list[Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _admins_are_users(self) -> Auth:
+        for admin in self.admins:
+            if admin not in self.users:
+                raise PydanticCustomError(
+                    "admin", "admin {admin} is not one of auth.users", {"admin": _show(admin)}
+                )
+        return self
+
+
+class Workers(Section):
+    kind: Literal["local", "ec2"] = "local"
+    count: Count = 2
+    password: SecretStr | None = None
+    max_builds: Count = 1
+
+    @model_validator(mode="after")
+    def _local_workers_need_password(self) -> Workers:
+        if self.kind == "local" and self.password is None:
+            raise PydanticCustomError(
+                "password", "password is required when kind is 'local' (the workers need it too)"
+            )
+        return self
+
+
+class Changes(Section):
+    kind: Literal["github", "poll"] = "poll"
+    interval: PositiveNumber = 30.0
+    branches: Literal["all", "main_and_release"] = "all"
+
+
+class Identity(Section):
+    name: Text = "Buildbot"
+    email: Text = "buildbot@localhost"
+
+
+class RunStep(Section):
+    """A shell command; the step fails when the command does."""
+
+    kind: Literal["run"]
+    name: Name | None = None
+    command: Command
+    env: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
+    workdir: Text | None = None
+    timeout: PositiveNumber = 1200.0
+    halt_on_failure: bool = True
+
+
+class TestStep(RunStep):
+    """Runs tests and shows their pass/fail counts."""
+
+    kind: Literal["test"]  # type: ignore[assignment]
+    runner: Literal["pytest", "trial"] = "pytest"
+
+
+class LintStep(RunStep):
+    """Runs a linter and counts its warnings."""
+
+    kind: Literal["lint"]  # type: ignore[assignment]
+    halt_on_failure: bool = False
+
+
+Step = Annotated[RunStep | TestStep | LintStep, Field(discriminator="kind")]
+STEP_KINDS = ("run", "test", "lint")
+
+
+class Builder(Section):
+    name: Name
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+
+class Project(Section):
+    name: Name
+    repository: Text
+    merge_into: Text = "master"
+    release_prefix: Text = "release/"
+    builders: Annotated[list[Builder], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _builder_names_unique(self) -> Project:
+        _require_unique("builder", [b.name for b in self.builders])
+        return self
+
+
+class Settings(Section):
+    buildmaster: Buildmaster = Field(default_factory=Buildmaster)
+    auth: Auth = Field(default_factory=Auth)
+    workers: Workers = Field(default_factory=Workers)
+    changes: Changes = Field(default_factory=Changes)
+    bot: Identity = Field(default_factory=Identity)
+    tree_stable_timer: Seconds = 5.0
+    projects: Annotated[list[Project], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Settings:
+        _require_unique("project", [p.name for p in self.projects])
+        _require_unique("builder", [b.name for p in self.projects for b in p.builders])
+        return self
+
+
+def _require_unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise PydanticCustomError(
+                "duplicate", "{what} name {name} is used twice", {"what": what, "name": _show(name)}
+            )
+        seen.add(name)
+
+
+# --- reading and reporting --------------------------------------------------------------
+
+_MESSAGES = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "literal_error": "must be one of {expected}, got {got}",
+    "string_type": "must be a string, got {got}",
+    "bool_type": "must be true or false, got {got}",
+    "list_type": "must be a list, got {got}",
+    "dict_type": "must be a mapping, got {got}",
+    "model_type": "must be a mapping, got {got}",
+    "model_attributes_type": "must be a mapping, got {got}",
+    "string_too_short": "must not be empty",
+    "too_short": "must not be empty",
+    "string_too_long": "is too long (at most {max_length} characters)",
+    "union_tag_invalid": "kind must be one of {expected_tags}, got '{tag}'",
+    "union_tag_not_found": "needs a 'kind' key",
+}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """``('projects', 0, 'builders', 1, 'run', 'command')`` -> ``projects[0].builders[1].command``.
+
+    Pydantic puts a discriminated union's tag (the step kind) into the location; a user
+    never wrote it, so it is left out.
+    """
+    parts: list[str] = []
+    previous: int | str | None = None
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        elif not (isinstance(previous, int) and item in STEP_KINDS):
+            parts.append(str(item))
+        previous = item
+    return ".".join(parts)
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One error as ``path: message``."""
+    path = _path(error["loc"])
+    template = _MESSAGES.get(error["type"])
+    if template is None:
+        message = error["msg"]
+        message = message[0].lower() + message[1:] if message else message
+    else:
+        context = dict(error.get("ctx") or {})
+        message = template.format(got=_show(error["input"]), **context)
+    return f"{path}: {message}" if path else message
+
+
+def validate(document: Any, source: str = ENV_JSON) -> Settings:
+    """Validate a parsed settings document; raise :class:`SettingsError` on the first problem."""
+    if not isinstance(document, Mapping):
+        raise SettingsError(
+            f"config: {source}: must be a mapping of settings, got {_show(document)}"
+        )
+    try:
+        return Settings.model_validate(document)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SettingsError(f"config: {_describe(errors[0])}{more}") from None
+
+
+def parse(text: str, source: str, *, yaml_allowed: bool) -> Any:
+    """Parse JSON (or YAML, a superset, for files); errors name the source and position."""
+    try:
+        if yaml_allowed:
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"config: {source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise SettingsError(f"config: {source}: invalid YAML{where}: {problem}") from None
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings named by the environment."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_JSON):
+        return validate(parse(env[ENV_JSON], ENV_JSON, yaml_allowed=False), ENV_JSON)
+    if env.get(ENV_FILE):
+        path = Path(env[ENV_FILE])
+        source = f"{ENV_FILE} {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise SettingsError(f"config: {source}: cannot read: {reason}") from None
+        return validate(parse(text, source, yaml_allowed=True), source)
+    raise SettingsError(f"config: set {ENV_JSON} (JSON) or {ENV_FILE} (a JSON or YAML file)")

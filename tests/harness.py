@@ -1,0 +1,200 @@
+"""Real processes for tests: git repositories, a master with its workers, the REST API.
+
+The fixtures in ``tests/conftest.py`` hand these out and always stop what they started.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any, TypeVar
+
+from config.local import LocalCluster
+
+T = TypeVar("T")
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": "/nonexistent",
+}
+
+SUCCESS, WARNINGS, FAILURE, SKIPPED, EXCEPTION, RETRY, CANCELLED = range(7)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60) -> T:
+    """Poll ``probe`` until it returns something other than None or False."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.25)
+
+
+class GitRepo:
+    """A bare repository (what the master watches) and a work tree that pushes to it."""
+
+    def __init__(self, root: Path, main: str = "master") -> None:
+        self.bare = root / "origin.git"
+        self.work = root / "work"
+        self.main = main
+        root.mkdir(parents=True, exist_ok=True)
+        self._git(root, "init", "--quiet", "--bare", f"--initial-branch={main}", str(self.bare))
+        self._git(root, "clone", "--quiet", str(self.bare), str(self.work))
+        self.git("checkout", "--quiet", "-B", main)
+
+    @staticmethod
+    def _git(cwd: Path, *args: str) -> str:
+        env = {**GIT_ENV, "PATH": "/usr/local/bin:/usr/bin:/bin"}
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    @property
+    def url(self) -> str:
+        return str(self.bare)
+
+    def git(self, *args: str) -> str:
+        return self._git(self.work, *args)
+
+    def commit(self, files: dict[str, str], message: str = "change") -> str:
+        """Write ``files`` into the work tree, commit them, and return the new sha."""
+        for name, text in files.items():
+            path = self.work / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            self.git("add", name)
+        self.git("commit", "--quiet", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def branch(self, name: str, start: str | None = None) -> None:
+        self.git("checkout", "--quiet", "-B", name, *([start] if start else []))
+
+    def push(self, branch: str | None = None) -> None:
+        ref = branch or self.git("rev-parse", "--abbrev-ref", "HEAD")
+        self.git("push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{ref}")
+
+
+@dataclass
+class Master:
+    """A running master, its workers, and a client for its REST API."""
+
+    cluster: LocalCluster
+
+    @property
+    def url(self) -> str:
+        return self.cluster.url
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        """GET ``/api/v2/<path>`` as an anonymous reader."""
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        with urllib.request.urlopen(
+            f"{self.url}api/v2/{path}{'?' + query if query else ''}", timeout=10
+        ) as response:
+            result: dict[str, Any] = json.load(response)
+            return result
+
+    def builds(self, **params: Any) -> list[dict[str, Any]]:
+        return list(self.get("builds", **params)["builds"])
+
+    def wait_for_builds(self, count: int, timeout: float = 120) -> list[dict[str, Any]]:
+        """Wait until ``count`` builds have finished and return them, oldest first."""
+
+        def finished() -> list[dict[str, Any]] | None:
+            done = self.builds(complete="true", order="buildid")
+            return done if len(done) >= count else None
+
+        return wait_for(f"{count} finished build(s)", finished, timeout)
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until no build request is waiting and no build is running."""
+
+        def idle() -> bool:
+            pending = self.get("buildrequests", complete="false")["buildrequests"]
+            running = self.builds(complete="false")
+            return not pending and not running
+
+        wait_for("the master to become idle", idle, timeout)
+
+    def wait_workers(self, count: int, timeout: float = 60) -> None:
+        def connected() -> bool:
+            workers = self.get("workers")["workers"]
+            return sum(1 for w in workers if w["connected_to"]) >= count
+
+        wait_for(f"{count} connected worker(s)", connected, timeout)
+
+    def steps(self, buildid: int) -> list[dict[str, Any]]:
+        return list(self.get(f"builds/{buildid}/steps")["steps"])
+
+    def properties(self, buildid: int) -> dict[str, Any]:
+        return {
+            k: v[0] for k, v in self.get(f"builds/{buildid}/properties")["properties"][0].items()
+        }
+
+    def log(self, buildid: int, step: str, log: str = "stdio") -> str:
+        """The text of one step's log."""
+        step_number = next(s["number"] for s in self.steps(buildid) if s["name"] == step)
+        url = f"{self.url}api/v2/builds/{buildid}/steps/{step_number}/logs/{log}/raw"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode())
+
+    def session(self, user: str, password: str) -> Session:
+        """A logged-in client, as the web UI is (REST ignores basic auth outside /auth)."""
+        return Session.login(self.url, user, password)
+
+
+class Session:
+    """A REST client holding the session cookie of a login."""
+
+    def __init__(self, url: str, opener: urllib.request.OpenerDirector) -> None:
+        self.url = url
+        self.opener = opener
+
+    @classmethod
+    def login(cls, url: str, user: str, password: str) -> Session:
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, url, user, password)
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()),
+            urllib.request.HTTPBasicAuthHandler(passwords),
+        )
+        with opener.open(f"{url}auth/login", timeout=10):
+            pass
+        return cls(url, opener)
+
+    def control(self, path: str, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
+        """POST a JSON-RPC control call; returns the HTTP status and the decoded answer."""
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
+        request = urllib.request.Request(
+            f"{self.url}api/v2/{path}",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")

@@ -1,0 +1,39 @@
+"""A push to a watched repository becomes a build on a real worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import StartMaster, local_settings
+from tests.harness import FAILURE, SUCCESS, GitRepo
+
+pytestmark = pytest.mark.slow
+
+CHECKS = [
+    {"name": "checks", "steps": [{"kind": "run", "name": "check", "command": ["sh", "check.sh"]}]}
+]
+
+
+def test_push_to_branch_builds_with_success(repo: GitRepo, start_master: StartMaster) -> None:
+    master = start_master(local_settings(repo.url, CHECKS))
+    repo.branch("feature")
+    sha = repo.commit({"check.sh": "echo all good\n"})
+    repo.push()
+
+    [build] = master.wait_for_builds(1)
+
+    assert build["results"] == SUCCESS
+    assert master.properties(build["buildid"])["got_revision"] == sha
+    assert "all good" in master.log(build["buildid"], "check")
+
+
+def test_failing_checks_give_failure(repo: GitRepo, start_master: StartMaster) -> None:
+    master = start_master(local_settings(repo.url, CHECKS))
+    repo.branch("broken")
+    repo.commit({"check.sh": "echo broken >&2; exit 3\n"})
+    repo.push()
+
+    [build] = master.wait_for_builds(1)
+
+    assert build["results"] == FAILURE
+    assert "broken" in master.log(build["buildid"], "check")

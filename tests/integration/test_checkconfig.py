@@ -1,0 +1,61 @@
+"""`buildbot checkconfig` on master.cfg: one line for bad settings, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.local import MASTER_CFG
+from tests.unit.test_settings import GOOD
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def master_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("checkconfig") / "master"
+    subprocess.run(
+        [str(BIN / "buildbot"), "create-master", "-q", f"--config={MASTER_CFG}", str(directory)],
+        check=True,
+    )
+    return directory
+
+
+def checkconfig(master_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BUILDBOT_CONFIG")}
+    return subprocess.run(
+        [str(BIN / "buildbot"), "checkconfig", str(master_dir)],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_invalid_json_prints_one_line_naming_the_variable(master_dir: Path) -> None:
+    done = checkconfig(master_dir, BUILDBOT_CONFIG='{"oops"')
+    assert done.returncode != 0
+    assert "Traceback" not in done.stdout + done.stderr
+    named = [line for line in done.stderr.splitlines() if "BUILDBOT_CONFIG" in line]
+    assert named == [
+        "  config: BUILDBOT_CONFIG: invalid JSON at line 1 column 8: Expecting ':' delimiter"
+    ]
+
+
+def test_invalid_value_prints_the_key(master_dir: Path) -> None:
+    bad = {**GOOD, "tree_stable_timer": "soon"}
+    done = checkconfig(master_dir, BUILDBOT_CONFIG=json.dumps(bad))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "config: tree_stable_timer: must be a number of seconds" in done.stderr
+
+
+def test_good_settings_pass(master_dir: Path) -> None:
+    done = checkconfig(master_dir, BUILDBOT_CONFIG=json.dumps(GOOD))
+    assert done.returncode == 0, done.stderr
+    assert "Config file is good!" in done.stdout
