@@ -13,6 +13,13 @@ $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt -c constraints.txt
 	touch $@
 
+# The crossbar router of the multi-master tests lives in a virtualenv of its own.
+.venv-crossbar/.installed: requirements-crossbar.txt
+	$(PYTHON) -m venv .venv-crossbar
+	.venv-crossbar/bin/python -m pip install --quiet --upgrade pip
+	.venv-crossbar/bin/python -m pip install --quiet -r requirements-crossbar.txt
+	touch $@
+
 run: $(VENV)/.installed
 	$(PY) -m config.local --repo "$(REPO)"
 
@@ -27,11 +34,11 @@ unit: $(VENV)/.installed
 integration: $(VENV)/.installed
 	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
-test: lint $(VENV)/.installed
+test: lint $(VENV)/.installed .venv-crossbar/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 constraints: $(VENV)/.installed
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-crossbar .run .pytest_cache .mypy_cache .ruff_cache

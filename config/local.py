@@ -144,8 +144,11 @@ class LocalCluster:
         )
 
     def start_workers(self) -> None:
-        for name in worker_names(validate(self.settings)):
-            self.start_worker(name)
+        """Start the workers, where this master plays the workers' role."""
+        settings = validate(self.settings)
+        if "workers" in settings.buildmaster.roles:
+            for name in worker_names(settings):
+                self.start_worker(name)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         return self._spawn(

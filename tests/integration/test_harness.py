@@ -58,5 +58,7 @@ def test_failing_test_leaves_no_process_behind(tmp_path: Path) -> None:
         test_file.unlink()
     assert "deliberate failure" in done.stdout
     assert done.returncode == 1
-    assert (base / "test_fails_with_master_running0" / "master-0" / "master" / "twistd.log").exists()
+    assert (
+        base / "test_fails_with_master_running0" / "master-0" / "master" / "twistd.log"
+    ).exists()
     assert processes_below(base) == []
