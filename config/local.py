@@ -134,7 +134,8 @@ class LocalCluster:
                     f"{_tail(self.master_dir / 'twistd.log')}"
                 )
             try:
-                with urllib.request.urlopen(self.url + "api/v2/builders", timeout=2):
+                with urllib.request.urlopen(self.url + "api/v2/builders", timeout=2) as answer:
+                    answer.read()
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)

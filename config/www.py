@@ -7,6 +7,7 @@ from typing import Any
 from buildbot.plugins import util
 from buildbot.www.auth import NoAuth
 
+from config import rest
 from config.settings import Settings
 
 
@@ -22,6 +23,7 @@ def auth(settings: Settings) -> tuple[Any, Any]:
 
 def build(settings: Settings) -> dict[str, Any]:
     """The ``www`` section of BuildmasterConfig."""
+    rest.mend()
     master = settings.buildmaster
     login, authz = auth(settings)
     return {
