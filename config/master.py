@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import builders, changes, schedulers, secrets, workers, www
+from config import builders, changes, reporters, schedulers, secrets, workers, www
 from config.settings import Settings
 
 
@@ -24,6 +24,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "projects": builders.projects(settings),
         "builders": builders.build(settings),
         "www": www.build(settings),
+        "services": reporters.build(settings),
         # A CI master must not phone home (and has no network in tests).
         "buildbotNetUsageData": None,
     }
