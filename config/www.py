@@ -14,6 +14,7 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, threads
 from twisted.python import log
 
+from config import rest_writes
 from config.settings import Settings
 
 BCRYPT_PREFIXES = (b"$2a$", b"$2b$", b"$2y$")
@@ -66,6 +67,7 @@ def auth(settings: Settings) -> tuple[Any, Any]:
 def build(settings: Settings) -> dict[str, Any]:
     """The ``www`` section of BuildmasterConfig."""
     master = settings.buildmaster
+    rest_writes.install()
     login, authz = auth(settings)
     return {
         "port": f"tcp:{master.web_port}:interface={master.bind_address}",

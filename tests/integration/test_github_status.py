@@ -66,14 +66,16 @@ def test_push_reports_pending_then_success_per_builder(
     builds = master.wait_for_builds(2)
     for name in ("unit", "lint"):
         sent = wait_final_state(github_api, f"buildbot/{name}")
-        assert [r.body["state"] for r in sent][0] == "pending"
+        assert sent[0].body["state"] == "pending"
         assert sent[-1].body["state"] == "success"
-        assert set(r.body["state"] for r in sent) == {"pending", "success"}
+        assert {r.body["state"] for r in sent} == {"pending", "success"}
         # The pushed commit, in the repository's owner/name (its path's last two parts).
         assert {r.path for r in sent} == {f"/repos/repo/origin/statuses/{sha}"}
         assert {r.header("Authorization") for r in sent} == {f"token {TOKEN}"}
         assert sent[-1].body["description"] == "Build succeeded."
-        [build] = [b for b in builds if f"/builders/{b['builderid']}/" in sent[-1].body["target_url"]]
+        [build] = [
+            b for b in builds if f"/builders/{b['builderid']}/" in sent[-1].body["target_url"]
+        ]
         assert build["results"] == SUCCESS
         assert sent[-1].body["target_url"] == build_url(master, build)
     assert all(b["results"] == SUCCESS for b in builds)
