@@ -85,7 +85,11 @@ def test_admin_logs_in_forces_a_build_and_sees_success(
         page.get_by_label("Reason").fill("from the browser")
         page.get_by_role("button", name="Start build").click()
 
-        expect(page.get_by_text("SUCCESS").first).to_be_visible(timeout=120_000)
+        # The UI follows the new build to its page and updates it live.
+        result = page.locator(".bb-build-summary-details .bb-badge-status")
+        expect(result).to_have_text("SUCCESS", timeout=120_000)
+        expect(page.get_by_text("build successful")).to_be_visible()
+        assert "/builds/" in page.url
         screenshot(page, "admin-forced-build-success.png")
     finally:
         admin.close()
