@@ -12,23 +12,14 @@ from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
 
 from config import reporters
 from config.settings import SettingsError, validate
+from tests.unit.test_settings import GOOD
 
-BASE: dict[str, Any] = {
-    "workers": {"kind": "local", "count": 1, "password": "pw"},
-    "projects": [
-        {
-            "name": "flocker",
-            "repository": "https://github.com/ClusterHQ/flocker",
-            "builders": [{"name": "tests", "steps": [{"kind": "run", "command": ["true"]}]}],
-        }
-    ],
-}
 GITHUB = {"token": "t", "webhook_secret": "s"}
 ZULIP = {"site": "https://zulip.example.com", "bot_email": "bot@example.com", "api_key": "k"}
 
 
 def made(**sections: Any) -> list[Any]:
-    return reporters.build(validate({**BASE, **sections}))
+    return reporters.build(validate({**GOOD, **sections}))
 
 
 def test_no_sections_no_reporters() -> None:
@@ -62,10 +53,10 @@ def test_zulip_section_gives_zulip_results_only() -> None:
 
 
 def test_github_defaults() -> None:
-    github = validate({**BASE, "github": GITHUB}).github
+    github = validate({**GOOD, "github": GITHUB}).github
     assert github is not None
     assert (github.api_url, github.report_status) == ("https://api.github.com", True)
-    assert validate({**BASE, "zulip": ZULIP}).zulip.stream == "buildbot"  # type: ignore[union-attr]
+    assert validate({**GOOD, "zulip": ZULIP}).zulip.stream == "buildbot"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +73,7 @@ def test_github_defaults() -> None:
 )
 def test_bad_sections_name_the_key(section: dict[str, Any], expected: str) -> None:
     with pytest.raises(SettingsError) as raised:
-        validate({**BASE, **section})
+        validate({**GOOD, **section})
     assert str(raised.value).startswith(expected)
     assert "\n" not in str(raised.value)
 

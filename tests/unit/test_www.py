@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import bcrypt
 import pytest
 from buildbot.www import rest
 from buildbot.www.auth import NoAuth
@@ -14,18 +13,9 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from config import rest_writes, www
 from config.settings import validate
+from tests.unit.test_settings import GOOD
 
-HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
-BASE: dict[str, Any] = {
-    "workers": {"kind": "local", "count": 1, "password": "pw"},
-    "projects": [
-        {
-            "name": "demo",
-            "repository": "/srv/demo.git",
-            "builders": [{"name": "tests", "steps": [{"kind": "run", "command": ["true"]}]}],
-        }
-    ],
-}
+HASH = "$2b$04$KMtJKnvanma0bB4MCbWkx.50mR7U3tvTcdbVu0Yh0EnH0HeX0qntm"  # bcrypt of "s3cret"
 
 
 @pytest.fixture
@@ -54,12 +44,12 @@ def test_passwords_plain_or_bcrypt(
 
 
 def test_no_users_means_no_login() -> None:
-    login, _ = www.auth(validate(BASE))
+    login, _ = www.auth(validate(GOOD))
     assert isinstance(login, NoAuth)
 
 
 def test_admins_hold_the_admin_role() -> None:
-    settings = validate({**BASE, "auth": {"users": {"a": "x", "r": "y"}, "admins": ["a"]}})
+    settings = validate({**GOOD, "auth": {"users": {"a": "x", "r": "y"}, "admins": ["a"]}})
     login, authz = www.auth(settings)
 
     assert isinstance(login, www.PasswordAuth)
