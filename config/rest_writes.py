@@ -18,7 +18,6 @@ from typing import Any
 
 from buildbot.util import unicode2bytes
 from buildbot.www import rest
-from twisted.internet import threads
 
 
 def _finish(request: Any, chunks: list[bytes]) -> None:
@@ -32,11 +31,17 @@ def _finish(request: Any, chunks: list[bytes]) -> None:
 
 
 def write_json_data(request: Any, encoder: Any, data: Any) -> None:
-    """Runs in a pool thread, as upstream's does: encode here, write on the reactor."""
+    """Runs in a pool thread, as upstream's does: encode here, write on the reactor.
+
+    The write is queued without waiting for it: the thread pool is joined from the
+    reactor thread at shutdown, so a thread waiting on the reactor could hang it. The
+    reactor runs queued calls in order, so the write still comes before the request is
+    finished (which waits for this function's result, queued after it).
+    """
     from twisted.internet import reactor
 
     chunks = [unicode2bytes(chunk) for chunk in encoder.iterencode(data)]
-    threads.blockingCallFromThread(reactor, _finish, request, chunks)
+    reactor.callFromThread(_finish, request, chunks)
 
 
 def install() -> None:

@@ -58,6 +58,7 @@ def builder_page(context: BrowserContext, master: Master) -> Page:
     page = context.new_page()
     page.goto(f"{master.url}#/builders/{builder['builderid']}")
     expect(page.get_by_role("button", name="Anonymous")).to_be_visible()
+    expect(page.locator(".navbar-brand")).to_have_text("test master")  # buildmaster.title
     return page
 
 

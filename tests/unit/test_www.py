@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from buildbot.www import rest
 from buildbot.www.auth import NoAuth
-from twisted.internet import threads
+from twisted.internet import reactor
 from twisted.web.test.requesthelper import DummyRequest
 
 from config import rest_writes, www
@@ -63,11 +63,11 @@ def test_rest_answers_are_written_from_the_reactor(monkeypatch: pytest.MonkeyPat
     """Encoded in the pool thread, handed to the reactor thread to write."""
     handed: list[Any] = []
 
-    def on_reactor(reactor: Any, function: Any, *args: Any) -> Any:
+    def on_reactor(function: Any, *args: Any) -> None:
         handed.append(function)
-        return function(*args)
+        function(*args)
 
-    monkeypatch.setattr(threads, "blockingCallFromThread", on_reactor)
+    monkeypatch.setattr(reactor, "callFromThread", on_reactor)
     request: Any = DummyRequest([b"builders"])
     request.channel = object()  # a connected client
 
