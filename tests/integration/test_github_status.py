@@ -159,3 +159,6 @@ def test_github_answering_500_does_not_break_the_build(
 
     assert build["results"] == SUCCESS
     assert sent[-1].body["state"] == "success"
+    log = (master.cluster.master_dir / "twistd.log").read_text(errors="replace")
+    assert 'Failed to update "success"' in log
+    assert TOKEN not in log
