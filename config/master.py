@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import builders, changes, schedulers, secrets, workers, www
+from config import builders, changes, reporters, schedulers, secrets, workers, www
 from config.settings import Settings
 
 
@@ -31,6 +31,9 @@ def build(settings: Settings) -> dict[str, Any]:
     if "schedulers" in master.roles:
         config["change_source"] = changes.build(settings)
         config["schedulers"] = schedulers.build(settings)
+        # Reporters hear every master's builds through the message queue: run them on the
+        # one master that schedules, or each status would be sent once per master.
+        config["services"] = reporters.build(settings)
     if "web" in master.roles:
         config["www"] = www.build(settings)
     return config

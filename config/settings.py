@@ -223,6 +223,20 @@ class Changes(Section):
     branches: Literal["all", "main_and_release"] = "all"
 
 
+class GitHub(Section):
+    token: SecretStr
+    webhook_secret: SecretStr
+    api_url: Text = "https://api.github.com"
+    report_status: bool = True
+
+
+class Zulip(Section):
+    site: Text
+    bot_email: Text
+    api_key: SecretStr
+    stream: Text = "buildbot"
+
+
 class Identity(Section):
     name: Text = "Buildbot"
     email: Text = "buildbot@localhost"
@@ -282,6 +296,8 @@ class Settings(Section):
     workers: Workers = Field(default_factory=Workers)
     changes: Changes = Field(default_factory=Changes)
     bot: Identity = Field(default_factory=Identity)
+    github: GitHub | None = None
+    zulip: Zulip | None = None
     tree_stable_timer: Seconds = 5.0
     projects: Annotated[list[Project], Field(min_length=1)]
 

@@ -35,7 +35,7 @@ def test_front_master_runs_web_and_schedulers_only() -> None:
         "router_url": "ws://127.0.0.1:9000/ws",
         "realm": "buildbot",
     }
-    assert {"www", "schedulers", "change_source"} <= config.keys()
+    assert {"www", "schedulers", "change_source", "services"} <= config.keys()
     assert not {"workers", "builders", "protocols"} & config.keys()
 
 
@@ -43,4 +43,4 @@ def test_worker_master_runs_builds_without_schedulers() -> None:
     config = master.build(validate({**GOOD, "buildmaster": CLUSTER | {"roles": ["workers"]}}))
     assert [w.name for w in config["workers"]] == ["worker-1", "worker-2"]
     assert [b.name for b in config["builders"]] == ["tests"]
-    assert not {"www", "schedulers", "change_source"} & config.keys()
+    assert not {"www", "schedulers", "change_source", "services"} & config.keys()
