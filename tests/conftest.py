@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from config.local import LocalCluster
-from tests.harness import GitRepo, Master, free_port
+from tests.harness import GitRepo, Master, Moto, free_port
 
 StartMaster = Callable[..., Master]
 
@@ -69,3 +69,19 @@ def start_master(tmp_path: Path) -> Iterator[StartMaster]:
     finally:
         for cluster in clusters:
             cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    server = Moto.start(tmp_path_factory.mktemp("moto") / "moto_server.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(moto_session: Moto) -> Moto:
+    """A running moto_server, emptied for this test."""
+    moto_session.reset()
+    return moto_session
