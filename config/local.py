@@ -100,6 +100,8 @@ class LocalCluster:
                 check=True,
                 env=self._env({ENV_JSON: json.dumps(self.settings)}),
             )
+        if settings.workers.kind != "local":
+            return  # the master starts its latent workers itself
         password = settings.workers.password
         assert password is not None, "local workers always have a password (settings check)"
         for name in worker_names(settings):
@@ -144,7 +146,10 @@ class LocalCluster:
         )
 
     def start_workers(self) -> None:
-        for name in worker_names(validate(self.settings)):
+        settings = validate(self.settings)
+        if settings.workers.kind != "local":
+            return
+        for name in worker_names(settings):
             self.start_worker(name)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:

@@ -134,8 +134,11 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         worker.poll_interval = 0.05
         yield worker.setServiceParent(self.master.workers)
         yield self.master.startService()
-        self.addCleanup(self.master.stopService)
+        self.addCleanup(self.stop_master)
         return worker
+
+    def stop_master(self) -> defer.Deferred[None] | None:
+        return self.master.stopService() if self.master.running else None
 
     def instances(self) -> list[dict[str, Any]]:
         found = self.ec2.describe_instances()["Reservations"]
@@ -259,7 +262,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_aws_error_on_start_fails_cleanly(self) -> Generator[Any, Any, None]:
-        worker = yield self.start_worker()
+        worker = yield self.start_worker(api_attempts=2)
         # moto always has capacity: answer RunInstances as AWS does when it has none.
         answer_with(
             worker._ec2(), "RunInstances", lambda: aws_error("InsufficientInstanceCapacity", 500)
@@ -329,7 +332,11 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
 
             return AWSResponse("https://ec2.test/", 200, {}, Raw())
 
+        def terminated() -> None:
+            pending["on"] = False  # from here on moto answers again
+
         answer_with(worker._ec2(), "DescribeInstances", still_pending)
+        answer_with(worker._ec2(), "TerminateInstances", terminated)
         with pytest.raises(LatentWorkerFailedToSubstantiate):
             yield worker.start_instance(None)
         self.assertLogged(r"worker-1: instance i-\w+ still pending after 2s; giving it up")
@@ -396,4 +403,15 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
 
         assert events == [("shutdown", "running")]
         self.assertLogged("worker-1: asking the worker to shut down before its instance ends")
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_master_shutdown_terminates_the_instance(self) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        result = worker.substantiate(object(), None)
+        yield worker.attached(fakeprotocol.FakeConnection(worker))
+        assert (yield result) is True
+
+        yield self.master.stopService()
+
         self.assert_nothing_left()
