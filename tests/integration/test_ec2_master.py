@@ -4,15 +4,18 @@ moto starts no machines, so the test does what the instance's user data would: i
 the user data the master gave the spot instance, and starts a real ``buildbot-worker``
 with the master, name and password found there. That proves the whole path: settings to
 master.cfg to a spot launch, the password Buildbot registered equal to the one in the user
-data, a build on the worker, then (idle) the worker asked to shut down, so the process
+data (also after a ``buildbot reconfig`` while the instance boots), a build on the worker,
+then (idle) the worker asked to shut down, so the process
 exits by itself, and the instance terminated.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StartMaster, local_settings
-from tests.harness import MOTO_REGION, SUCCESS, GitRepo, Moto, wait_for
+from tests.harness import MOTO_REGION, RETRY, SUCCESS, GitRepo, Moto, wait_for
 
 BIN = Path(sys.executable).parent
 TOKEN = "ghp_master-test-token"
@@ -40,10 +43,8 @@ def assignments(script: str) -> dict[str, str]:
     return found
 
 
-@pytest.mark.slow
-def test_build_runs_on_spot_worker_which_stops_when_idle(
-    start_master: StartMaster, repo: GitRepo, moto: Moto, tmp_path: Path
-) -> None:
+def ec2_master_settings(repo: GitRepo, moto: Moto, **aws: Any) -> dict[str, Any]:
+    """A test master whose one worker is an EC2 spot worker on moto."""
     ec2 = moto.client("ec2")
     ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
     ec2.create_key_pair(KeyName="hybrid-master")
@@ -64,9 +65,19 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
             "build_wait_timeout": 2,
             "start_timeout": 60,
             "connect_timeout": 120,
+            **aws,
         },
     )
     del settings["workers"]["password"]
+    return settings
+
+
+@pytest.mark.slow
+def test_build_runs_on_spot_worker_which_stops_when_idle(
+    start_master: StartMaster, repo: GitRepo, moto: Moto
+) -> None:
+    ec2 = moto.client("ec2")
+    settings = ec2_master_settings(repo, moto)
     master = start_master(settings, wait_workers=False)
 
     repo.commit({"a.txt": "a\n"}, "first change")
@@ -87,6 +98,16 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
     assert values["WORKER_NAME"] == "worker-1"
     assert values["GITHUB_TOKEN"] == TOKEN
     assert values["MASTER_PORT"] == str(settings["buildmaster"]["worker_port"])
+
+    # `buildbot reconfig` runs master.cfg again while the instance boots: the password in
+    # its user data must still be the one the master accepts.
+    log_file = master.cluster.master_dir / "twistd.log"
+    os.kill(master.cluster.processes[0].pid, signal.SIGHUP)  # what `buildbot reconfig` sends
+    wait_for(
+        "the reconfig",
+        lambda: "configuration update complete" in log_file.read_text(),
+        timeout=60,
+    )
 
     # Be the instance: a real worker with what the user data says.
     subprocess.run(
@@ -114,7 +135,28 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
         lambda: all(i["State"]["Name"] == "terminated" for i in instances(ec2)),
         timeout=60,
     )
-    log = (master.cluster.master_dir / "twistd.log").read_text()
+    log = log_file.read_text()
     assert "asking the worker to shut down before its instance ends" in log
     assert values["WORKER_PASSWORD"] not in log
     assert TOKEN not in log
+
+
+@pytest.mark.slow
+def test_missing_image_retries_the_build_and_starts_nothing(
+    start_master: StartMaster, repo: GitRepo, moto: Moto
+) -> None:
+    master = start_master(
+        ec2_master_settings(repo, moto, ami_name="no-such-image"), wait_workers=False
+    )
+    repo.commit({"a.txt": "a\n"}, "first change")
+    repo.push()
+
+    build = master.wait_for_builds(1, timeout=120)[0]
+
+    assert build["results"] == RETRY
+    assert instances(moto.client("ec2")) == []
+    log = (master.cluster.master_dir / "twistd.log").read_text()
+    assert (
+        "EC2 worker worker-1: no available image named 'no-such-image' tagged "
+        "production=true owned by 111122223333" in log
+    )
