@@ -83,17 +83,22 @@ def answer_with(client: Any, operation: str, respond: Callable[[], AWSResponse |
     client.meta.events.register(f"before-send.ec2.{operation}", hook)
 
 
-def aws_error(code: str, status: int = 503) -> AWSResponse:
-    body = (
-        f"<Response><Errors><Error><Code>{code}</Code><Message>test: {code}</Message>"
-        "</Error></Errors><RequestID>test</RequestID></Response>"
-    ).encode()
+def aws_response(status: int, xml: str) -> AWSResponse:
+    """An HTTP answer as EC2 would send it."""
 
     class Raw:
         def stream(self, **_: Any) -> Any:
-            yield body
+            yield xml.encode()
 
     return AWSResponse("https://ec2.test/", status, {}, Raw())
+
+
+def aws_error(code: str, status: int = 503) -> AWSResponse:
+    return aws_response(
+        status,
+        f"<Response><Errors><Error><Code>{code}</Code><Message>test: {code}</Message>"
+        "</Error></Errors><RequestID>test</RequestID></Response>",
+    )
 
 
 @defer.inlineCallbacks
@@ -166,9 +171,25 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         groups_before = self.ec2.describe_security_groups()["SecurityGroups"]
         keys_before = self.ec2.describe_key_pairs()["KeyPairs"]
 
+        sent: list[dict[str, Any]] = []
+        worker._ec2().meta.events.register(
+            "provide-client-params.ec2.RunInstances", lambda params, **_: sent.append(params)
+        )
+
         started = yield worker.start_instance(None)
 
         assert started is True
+        # What moto does not report back: the one-time spot terms we asked for.
+        [request] = sent
+        assert request["InstanceMarketOptions"] == {
+            "MarketType": "spot",
+            "SpotOptions": {
+                "MaxPrice": "0.1",
+                "SpotInstanceType": "one-time",
+                "InstanceInterruptionBehavior": "terminate",
+            },
+        }
+        assert request["InstanceInitiatedShutdownBehavior"] == "terminate"
         [instance] = self.instances()
         assert worker.instance_id == instance["InstanceId"]
         assert instance["State"]["Name"] == "running"
@@ -215,6 +236,21 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         yield worker.start_instance(None)
         [instance] = self.instances()
         assert instance["ImageId"] == NEWEST_IMAGE
+        yield worker.stop_instance()
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_subnet_and_group_id_place_the_instance_in_a_vpc(self) -> Generator[Any, Any, None]:
+        vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        group = self.ec2.create_security_group(
+            GroupName="workers", Description="workers", VpcId=vpc
+        )["GroupId"]
+        worker = yield self.start_worker(subnet_id=subnet, security_group=group)
+        yield worker.start_instance(None)
+        [instance] = self.instances()
+        assert instance["SubnetId"] == subnet
+        assert [g["GroupId"] for g in instance["SecurityGroups"]] == [group]
         yield worker.stop_instance()
         self.assert_nothing_left()
 
@@ -319,18 +355,13 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
             if not pending["on"]:
                 return None
             [instance] = self.instances()
-            body = (
+            return aws_response(
+                200,
                 "<DescribeInstancesResponse><reservationSet><item><instancesSet><item>"
                 f"<instanceId>{instance['InstanceId']}</instanceId>"
                 "<instanceState><code>0</code><name>pending</name></instanceState>"
-                "</item></instancesSet></item></reservationSet></DescribeInstancesResponse>"
-            ).encode()
-
-            class Raw:
-                def stream(self, **_: Any) -> Any:
-                    yield body
-
-            return AWSResponse("https://ec2.test/", 200, {}, Raw())
+                "</item></instancesSet></item></reservationSet></DescribeInstancesResponse>",
+            )
 
         def terminated() -> None:
             pending["on"] = False  # from here on moto answers again
