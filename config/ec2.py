@@ -105,7 +105,7 @@ def client(launch: Launch, access_key_id: str, secret_access_key: str) -> Any:
         "ec2",
         endpoint_url=launch.endpoint_url,
         config=Config(
-            retries={"mode": "standard", "max_attempts": launch.api_attempts},
+            retries={"mode": "standard", "total_max_attempts": launch.api_attempts},
             connect_timeout=10,
             read_timeout=60,
         ),
@@ -205,9 +205,10 @@ class SpotWorker(EC2LatentWorker):
         return userdata.render(self.launch.template, values)
 
     def start_instance(self, build: Any) -> defer.Deferred[bool]:
-        if self.instance_id is not None:
-            raise ValueError(f"instance {self.instance_id} is active")
-        d: defer.Deferred[str] = threads.deferToThread(self._thd_start, self.user_data())
+        # Mends: upstream refuses to start while it still knows an instance ("instance
+        # active"). Ours knows one only when terminating it failed: terminate it first.
+        leftover, self.instance_id = self.instance_id, None
+        d: defer.Deferred[str] = threads.deferToThread(self._thd_start, self.user_data(), leftover)
         return d.addCallback(self._started)
 
     def _started(self, instance_id: str) -> bool:
@@ -278,8 +279,10 @@ class SpotWorker(EC2LatentWorker):
             options["SecurityGroupIds" if group.startswith("sg-") else "SecurityGroups"] = [group]
         return options
 
-    def _thd_start(self, user_data: str) -> str:
+    def _thd_start(self, user_data: str, leftover: str | None = None) -> str:
         """Launch an instance and wait until it runs; leave nothing behind on failure."""
+        if leftover is not None:
+            self._thd_terminate(leftover, wait=False)
         image = self.get_image()
         token = uuid.uuid4().hex
         self._say(f"starting a spot {self.launch.instance_type} of {image['ImageId']}")
@@ -370,7 +373,14 @@ class SpotWorker(EC2LatentWorker):
         instance_id, self.instance_id = self.instance_id, None
         if instance_id is None:
             return defer.succeed(None)
-        return threads.deferToThread(self._thd_terminate, instance_id, not fast)
+        d: defer.Deferred[None] = threads.deferToThread(self._thd_terminate, instance_id, not fast)
+
+        def keep(failure: Any) -> Any:
+            # Still ours to end: the next start terminates it before anything else.
+            self.instance_id = instance_id
+            return failure
+
+        return d.addErrback(keep)
 
     def _thd_terminate(self, instance_id: str, wait: bool = True) -> None:
         """Terminate the instance (and so its spot request); wait, bounded, if asked."""

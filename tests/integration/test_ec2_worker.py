@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
 from buildbot.test.fake import fakemaster, fakeprotocol
 from buildbot.test.reactor import TestReactorMixin
@@ -336,9 +337,16 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         self,
     ) -> Generator[Any, Any, None]:
         worker = yield self.start_worker(api_attempts=2)
-        answer_with(worker._ec2(), "RunInstances", lambda: aws_error("RequestLimitExceeded"))
+        calls: list[str] = []
+
+        def throttle() -> AWSResponse:
+            calls.append("RunInstances")
+            return aws_error("RequestLimitExceeded")
+
+        answer_with(worker._ec2(), "RunInstances", throttle)
         with pytest.raises(LatentWorkerFailedToSubstantiate):
             yield worker.start_instance(None)
+        assert calls == ["RunInstances"] * 2  # aws.api_attempts
         self.assertLogged("worker-1: EC2 refused a spot instance: RequestLimitExceeded")
         self.assert_nothing_left()
 
@@ -406,6 +414,28 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         assert isinstance(failure, LatentWorkerFailedToSubstantiate)
         assert f"instance {instance['InstanceId']} is terminated" in str(failure)
         self.assertLogged(r"worker-1: instance i-\w+ is terminated before its worker connected")
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_instance_that_failed_to_terminate_is_terminated_at_next_start(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker(api_attempts=1)
+        yield worker.start_instance(None)
+        [first] = self.instances()
+        # moto always terminates: refuse this one TerminateInstances as AWS can.
+        refusals = iter([aws_error("InternalError", 500)])
+        answer_with(worker._ec2(), "TerminateInstances", lambda: next(refusals, None))
+        with pytest.raises(ClientError):
+            yield worker.stop_instance()
+        assert self.instances()[0]["State"]["Name"] == "running"
+
+        yield worker.start_instance(None)
+
+        states = {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
+        assert states[first["InstanceId"]] == "terminated"
+        assert list(states.values()).count("running") == 1
+        yield worker.stop_instance()
         self.assert_nothing_left()
 
     # --- idle stop --------------------------------------------------------------------
