@@ -182,10 +182,6 @@ class SpotWorker(EC2LatentWorker):
             self._client = client(self.launch, *self._credentials)
         return self._client
 
-    @property
-    def dns(self) -> str | None:
-        return self.instance_id
-
     def _say(self, message: str) -> None:
         log.msg(f"EC2 worker {self.name}: {message}")
 
