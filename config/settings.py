@@ -217,6 +217,51 @@ class Workers(Section):
         return self
 
 
+def _ami_owner(value: str) -> str:
+    if not (value.isdigit() and len(value) == 12) and value not in ("self", "amazon"):
+        raise PydanticCustomError(
+            "ami_owner",
+            "must be a 12-digit AWS account id, 'self' or 'amazon', got {got}",
+            {"got": _show(value)},
+        )
+    return value
+
+
+AmiOwner = Annotated[str, AfterValidator(_ami_owner)]
+
+
+class Aws(Section):
+    """Where and how the EC2 spot workers start (used when workers.kind is 'ec2')."""
+
+    region: Text
+    access_key_id: SecretStr
+    secret_access_key: SecretStr
+    endpoint_url: Text | None = None
+    ami_name: Name = "fedora-buildslave-base"
+    ami_owners: Annotated[list[AmiOwner], Field(min_length=1)] = Field(
+        default_factory=lambda: ["self"]
+    )
+    ami_production_only: bool = True
+    instance_type: Text = "c5.large"
+    max_spot_price: PositiveNumber
+    keypair: Text
+    security_group: Text | None = None
+    subnet_id: Text | None = None
+    build_wait_timeout: Seconds = 3000.0
+    start_timeout: Seconds = 600.0
+    connect_timeout: Seconds = 900.0
+    api_attempts: Count = 8
+    wheelhouse_url: Text | None = None
+
+    @model_validator(mode="after")
+    def _group_or_subnet(self) -> Aws:
+        if self.security_group is None and self.subnet_id is None:
+            raise PydanticCustomError(
+                "network", "security_group or subnet_id is required (where instances run)"
+            )
+        return self
+
+
 class Changes(Section):
     kind: Literal["github", "poll"] = "poll"
     interval: PositiveNumber = 30.0
@@ -298,6 +343,7 @@ class Settings(Section):
     bot: Identity = Field(default_factory=Identity)
     github: GitHub | None = None
     zulip: Zulip | None = None
+    aws: Aws | None = None
     tree_stable_timer: Seconds = 5.0
     projects: Annotated[list[Project], Field(min_length=1)]
 
@@ -305,6 +351,8 @@ class Settings(Section):
     def _names_unique(self) -> Settings:
         _require_unique("project", [p.name for p in self.projects])
         _require_unique("builder", [b.name for p in self.projects for b in p.builders])
+        if self.workers.kind == "ec2" and self.aws is None:
+            raise PydanticCustomError("aws", "aws: required key is missing (workers.kind is 'ec2')")
         return self
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -21,6 +22,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3
 import pytest
 
 from config.local import LocalCluster
@@ -364,3 +366,73 @@ class Crossbar:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
+
+
+# --- AWS: a real moto_server on loopback --------------------------------------------------
+
+MOTO_REGION = "us-west-2"
+MOTO_AMIS = Path(__file__).resolve().parent / "moto_amis.json"
+
+
+@dataclass
+class Moto:
+    """A ``moto_server`` process on 127.0.0.1 (our AWS), and clients for it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    @classmethod
+    def start(cls, log: Path) -> Moto:
+        """Start moto_server with the images of ``tests/moto_amis.json`` in every region."""
+        port = free_port()
+        env = {**os.environ, "MOTO_AMIS_PATH": str(MOTO_AMIS)}
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "moto_server"),
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        moto = cls(process, f"http://127.0.0.1:{port}")
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"moto_server exited: {log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{moto.url}/moto-api/", timeout=2):
+                    return True
+            except (urllib.error.URLError, OSError):
+                return False
+
+        wait_for("moto_server", answers, timeout=60)
+        return moto
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def reset(self) -> None:
+        """Forget every resource (images come back from moto_amis.json)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=MOTO_REGION,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
