@@ -26,18 +26,21 @@ def main_or_release(project: Project) -> Callable[[str | None], bool]:
     return wanted
 
 
-def on_push(project: Project, settings: Settings) -> BaseScheduler:
-    """Builds the project's pushed branches once their pushes have settled for the timer.
+def push_filter(project: Project, branches: str) -> util.ChangeFilter:
+    """The project's changes that build on push: every branch, or (``main_and_release``)
+    only the main and release ones, the original's answer to long queues."""
+    wanted = main_or_release(project) if branches == "main_and_release" else None
+    return util.ChangeFilter(project=project.name, branch_fn=wanted)
 
-    Which branches is ``changes.branches``: all of them, or only the main and release ones
-    (the original's answer to long queues); a forced build still builds any branch.
+
+def on_push(project: Project, settings: Settings) -> BaseScheduler:
+    """Builds pushed branches once their pushes have settled for the timer.
+
+    A forced build still builds any branch.
     """
-    branch_fn = (
-        main_or_release(project) if settings.changes.branches == "main_and_release" else None
-    )
     return schedulers.AnyBranchScheduler(
         name=f"{project.name}-push",
-        change_filter=util.ChangeFilter(project=project.name, branch_fn=branch_fn),
+        change_filter=push_filter(project, settings.changes.branches),
         treeStableTimer=settings.tree_stable_timer or None,
         builderNames=[b.name for b in project.builders],
     )
