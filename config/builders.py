@@ -28,7 +28,7 @@ from config.settings import (
     TestStep,
     UploadStep,
 )
-from config.steps import MergeForward, Pytest
+from config.steps import Lint, MergeForward, Pytest
 
 
 def _options(step: StepOptions) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def test_step(step: TestStep) -> BuildStep:
 
 
 def lint_step(step: LintStep) -> BuildStep:
-    return steps.WarningCountingShellCommand(
+    return Lint(
         command=step.command,
         warningPattern=step.warning_pattern,
         **{"name": "lint", **_command_options(step)},

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from buildbot.plugins import steps
 from buildbot.process import buildstep, logobserver
-from buildbot.process.results import FAILURE, SUCCESS
+from buildbot.process.results import FAILURE, SUCCESS, statusToString
 from twisted.internet import defer
 
 from config.settings import Identity, Project
@@ -183,3 +183,15 @@ class Pytest(steps.Test):
             passed = counts.get("passed", 0) + counts.get("xpassed", 0)
             total = passed + failed + counts.get("skipped", 0) + counts.get("xfailed", 0)
             self.setTestResults(total=total, failed=failed, passed=passed)
+
+
+class Lint(steps.WarningCountingShellCommand):
+    """Buildbot's warning-counting step with the count in its summary ("lint 2 warnings"),
+    as its Sphinx step has; the stock summary shows only the command."""
+
+    def getResultSummary(self) -> dict[str, str]:
+        plural = "" if self.warnCount == 1 else "s"
+        summary = f"{self.name} {self.warnCount} warning{plural}"
+        if self.results != SUCCESS:
+            summary += f" ({statusToString(self.results)})"
+        return {"step": summary}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StartMaster, local_settings
-from tests.harness import FAILURE, SUCCESS, GitRepo, Master
+from tests.harness import FAILURE, SUCCESS, WARNINGS, GitRepo, Master
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +150,26 @@ TESTS = [
                 "name": "pytest",
                 "command": ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "checks"],
                 "halt_on_failure": False,
-            }
+            },
+            {
+                "kind": "lint",
+                "command": [
+                    "sh",
+                    "-c",
+                    "echo a.py:1:1: E1 bad; echo b.py:2:1: W2 worse; echo done",
+                ],
+            },
+            {
+                "kind": "run",
+                "name": "report",
+                "command": ["sh", "-c", "mkdir -p out; echo hi > out/r.txt"],
+            },
+            {
+                "kind": "upload",
+                "name": "report-html",
+                "source": "out",
+                "url": "http://artifacts.test/",
+            },
         ],
     }
 ]
@@ -173,7 +192,9 @@ def test_four():
 """
 
 
-def test_test_step_summary_shows_the_counts(repo: GitRepo, start_master: StartMaster) -> None:
+def test_recipe_steps_show_counts_and_link_uploads(
+    repo: GitRepo, start_master: StartMaster
+) -> None:
     master = start_master(local_settings(repo.url, TESTS))
     repo.branch("feature")
     repo.commit({"checks/test_demo.py": TEST_FILE})
@@ -185,3 +206,20 @@ def test_test_step_summary_shows_the_counts(repo: GitRepo, start_master: StartMa
     assert build["results"] == FAILURE
     assert step["state_string"] == "4 tests 2 passed 1 failed (failure)"
     assert "1 failed, 2 passed, 1 skipped" in master.log(build["buildid"], "pytest")
+
+    steps = steps_by_name(master, build)
+    assert steps["lint"]["state_string"] == "lint 2 warnings (warnings)"
+    assert steps["lint"]["results"] == WARNINGS
+    logs = master.get(f"builds/{build['buildid']}/steps/{steps['lint']['number']}/logs")["logs"]
+    warnings = next(log["slug"] for log in logs if log["name"] == "warnings (2)")
+    assert master.log(build["buildid"], "lint", warnings).splitlines() == [
+        "a.py:1:1: E1 bad",
+        "b.py:2:1: W2 worse",
+    ]
+
+    upload = steps["report-html"]
+    assert upload["results"] == SUCCESS
+    where = f"unit/{build['number']}/report-html"
+    assert upload["urls"] == [{"name": "report-html", "url": f"http://artifacts.test/{where}/"}]
+    copied = master.cluster.master_dir / "artifacts" / where / "r.txt"
+    assert copied.read_text() == "hi\n"
