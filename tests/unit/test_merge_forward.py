@@ -44,6 +44,20 @@ def git(*args: str, env: dict[str, str] | None = None) -> ExpectShell:
     return ExpectShell(workdir="wkdir", command=["git", *args], env=env or {})
 
 
+def before_merge(target: str, base: str) -> list[ExpectShell]:
+    """Fetch the target, find the merge base, read the pushed commit's date."""
+    return [
+        git("fetch", REPO, target).exit(0),
+        git("merge-base", "HEAD", "FETCH_HEAD").stdout(base + "\n").exit(0),
+        git("log", "-1", "--format=%cd", "--date=raw", "HEAD").stdout(PUSHED + "\n").exit(0),
+    ]
+
+
+def merge(target: str, branch: str) -> ExpectShell:
+    message = f"Merge {target} into {branch}"
+    return git("merge", "--no-ff", "-m", message, "FETCH_HEAD", env=MERGE_ENV)
+
+
 class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
     def setUp(self) -> Any:
         self.setup_test_reactor()
@@ -83,14 +97,8 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_feature_branch_is_merged_as_the_bot_dated_like_the_push(self) -> Any:
         self.start("feature/x")
         self.expect_commands(
-            git("fetch", REPO, "master").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base1\n").exit(0),
-            git("log", "-1", "--format=%cd", "--date=raw", "HEAD").stdout(PUSHED + "\n").exit(0),
-            git(
-                "merge", "--no-ff", "-m", "Merge master into feature/x", "FETCH_HEAD", env=MERGE_ENV
-            )
-            .stdout("Merge made by the 'ort' strategy.\n")
-            .exit(0),
+            *before_merge("master", "base1"),
+            merge("master", "feature/x").stdout("Merge made by the 'ort' strategy.\n").exit(0),
             git("rev-parse", "HEAD").stdout("merged1\n").exit(0),
         )
         self.expect_outcome(SUCCESS, "merged master")
@@ -98,54 +106,33 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self.expect_property("merged_revision", "merged1", "merge-forward")
         yield self.run_step()
 
-    @defer.inlineCallbacks
-    def test_release_branch_is_not_merged_and_bases_on_the_merge_base(self) -> Any:
-        self.start("release/1.2")
+    def expect_release(self, branch: str, *, tag: bool = False) -> Any:
+        """A release: the merge base with master is taken, nothing is merged."""
+        self.start(branch, tag=tag)
         self.expect_commands(
             git("fetch", REPO, "master").exit(0),
             git("merge-base", "HEAD", "FETCH_HEAD").stdout("base2\n").exit(0),
         )
-        self.expect_outcome(SUCCESS, "no merge: release release/1.2")
+        self.expect_outcome(SUCCESS, f"no merge: release {branch}")
         self.expect_base("base2")
         self.expect_no_property("merged_revision")
-        yield self.run_step()
+        return self.run_step()
 
-    @defer.inlineCallbacks
+    def test_release_branch_is_not_merged_and_bases_on_the_merge_base(self) -> Any:
+        return self.expect_release("release/1.2")
+
     def test_version_tag_builds_like_a_release(self) -> Any:
-        self.start("1.2.3rc1")
-        self.expect_commands(
-            git("fetch", REPO, "master").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base3\n").exit(0),
-        )
-        self.expect_outcome(SUCCESS, "no merge: release 1.2.3rc1")
-        self.expect_base("base3")
-        yield self.run_step()
+        return self.expect_release("1.2.3rc1")
 
-    @defer.inlineCallbacks
     def test_any_pushed_tag_builds_like_a_release(self) -> Any:
-        self.start("nightly", tag=True)
-        self.expect_commands(
-            git("fetch", REPO, "master").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base4\n").exit(0),
-        )
-        self.expect_outcome(SUCCESS, "no merge: release nightly")
-        yield self.run_step()
+        return self.expect_release("nightly", tag=True)
 
     @defer.inlineCallbacks
     def test_maintenance_branch_merges_into_its_release_branch(self) -> Any:
         self.start("release-maintenance/1.2/fix-thing")
         self.expect_commands(
-            git("fetch", REPO, "release/1.2").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base5\n").exit(0),
-            git("log", "-1", "--format=%cd", "--date=raw", "HEAD").stdout(PUSHED).exit(0),
-            git(
-                "merge",
-                "--no-ff",
-                "-m",
-                "Merge release/1.2 into release-maintenance/1.2/fix-thing",
-                "FETCH_HEAD",
-                env=MERGE_ENV,
-            ).exit(0),
+            *before_merge("release/1.2", "base5"),
+            merge("release/1.2", "release-maintenance/1.2/fix-thing").exit(0),
             git("rev-parse", "HEAD").stdout("merged5\n").exit(0),
         )
         self.expect_outcome(SUCCESS, "merged release/1.2")
@@ -156,10 +143,8 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_conflict_fails_naming_the_files_and_leaves_no_merge_behind(self) -> Any:
         self.start("feature")
         self.expect_commands(
-            git("fetch", REPO, "master").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base6\n").exit(0),
-            git("log", "-1", "--format=%cd", "--date=raw", "HEAD").stdout(PUSHED).exit(0),
-            git("merge", "--no-ff", "-m", "Merge master into feature", "FETCH_HEAD", env=MERGE_ENV)
+            *before_merge("master", "base6"),
+            merge("master", "feature")
             .stdout("CONFLICT (content): Merge conflict in a.txt\n")
             .exit(1),
             git("diff", "--name-only", "--diff-filter=U").stdout("a.txt\ndocs/b.rst\n").exit(0),
