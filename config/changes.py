@@ -94,7 +94,7 @@ class SignedPushHandler(GitHubEventHandler):
         if content_type == b"application/json":
             text = body
         elif content_type == b"application/x-www-form-urlencoded":
-            text = request.args[b"payload"][0]
+            text = (request.args.get(b"payload") or [b""])[0]
         else:
             raise ValueError(f"Unknown content type: {content_type!r}")
         try:
@@ -114,7 +114,10 @@ class SignedPushHandler(GitHubEventHandler):
         if project is None:
             log.msg(f"GitHub push to {key}: no project builds it, ignored")
             return [], "git"
-        found, vcs = super().handle_push(payload, event)
+        try:
+            found, vcs = super().handle_push(payload, event)
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError("Push payload is incomplete") from None
         for change in found:
             change["project"] = project
         return found, vcs

@@ -151,6 +151,13 @@ TESTS = [
                 "command": ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "checks"],
                 "halt_on_failure": False,
             },
+            # trial imports what is on the path: the tree, through the step's env.
+            {
+                "kind": "test",
+                "runner": "trial",
+                "command": ["trial", "tdemo"],
+                "env": {"PYTHONPATH": "."},
+            },
             {
                 "kind": "lint",
                 "command": [
@@ -192,12 +199,26 @@ def test_four():
 """
 
 
+TRIAL_FILE = """\
+from twisted.trial import unittest
+
+class T(unittest.TestCase):
+    def test_a(self):
+        pass
+
+    def test_b(self):
+        pass
+"""
+
+
 def test_recipe_steps_show_counts_and_link_uploads(
     repo: GitRepo, start_master: StartMaster
 ) -> None:
     master = start_master(local_settings(repo.url, TESTS))
     repo.branch("feature")
-    repo.commit({"checks/test_demo.py": TEST_FILE})
+    repo.commit(
+        {"checks/test_demo.py": TEST_FILE, "tdemo/__init__.py": "", "tdemo/test_t.py": TRIAL_FILE}
+    )
     repo.push()
 
     [build] = master.wait_for_builds(1)
@@ -208,6 +229,7 @@ def test_recipe_steps_show_counts_and_link_uploads(
     assert "1 failed, 2 passed, 1 skipped" in master.log(build["buildid"], "pytest")
 
     steps = steps_by_name(master, build)
+    assert steps["test"]["state_string"] == "2 tests passed"
     assert steps["lint"]["state_string"] == "lint 2 warnings (warnings)"
     assert steps["lint"]["results"] == WARNINGS
     logs = master.get(f"builds/{build['buildid']}/steps/{steps['lint']['number']}/logs")["logs"]

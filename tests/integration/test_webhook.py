@@ -92,12 +92,15 @@ def test_only_signed_push_deliveries_build(repo: GitRepo, master: Master) -> Non
     repo.push()
     good = push_payload(repo, "refs/heads/feature", sha)
     malformed = b'{"ref": "refs/heads/feature", '
+    incomplete = json.dumps({"repository": {"full_name": repository_key(repo.url)}}).encode()
 
     refused = {
         "unsigned": deliver(master, good),
         "wrongly signed": deliver(master, good, signature=sign(good, "guess")),
         "signed with sha1 only": deliver(master, good, signature="sha1=" + "0" * 40),
         "malformed JSON": deliver(master, malformed, signature=sign(malformed)),
+        "incomplete push": deliver(master, incomplete, signature=sign(incomplete)),
+        "not an object": deliver(master, b"[1]", signature=sign(b"[1]")),
         "wrong content type": deliver(
             master, good, signature=sign(good), content_type="text/plain"
         ),
