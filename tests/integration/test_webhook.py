@@ -80,9 +80,8 @@ def push_payload(repo: GitRepo, ref: str, sha: str, **extra: Any) -> bytes:
 
 @pytest.fixture
 def master(repo: GitRepo, start_master: StartMaster) -> Master:
-    settings = local_settings(
-        repo.url, CHECKS, changes={"kind": "github"}, github={"webhook_secret": SECRET}
-    )
+    github = {"token": "unused", "webhook_secret": SECRET, "report_status": False}
+    settings = local_settings(repo.url, CHECKS, changes={"kind": "github"}, github=github)
     return start_master(settings)
 
 
