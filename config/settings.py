@@ -287,39 +287,79 @@ class Identity(Section):
     email: Text = "buildbot@localhost"
 
 
-class RunStep(Section):
-    """A shell command; the step fails when the command does."""
+class StepOptions(Section):
+    """What every recipe step has: its name in the UI, where it runs, whether it halts."""
 
-    kind: Literal["run"]
     name: Name | None = None
-    command: Command
-    env: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
     workdir: Text | None = None
-    timeout: PositiveNumber = 1200.0
     halt_on_failure: bool = True
 
 
+class CommandOptions(StepOptions):
+    """What every step that runs a command has."""
+
+    env: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
+    timeout: PositiveNumber = 1200.0
+
+
+class RunStep(CommandOptions):
+    """A shell command; the step fails when the command does."""
+
+    kind: Literal["run"]
+    command: Command
+
+
 class TestStep(RunStep):
-    """Runs tests and shows their pass/fail counts."""
+    """Runs tests and shows their pass/fail counts.
+
+    For ``trial`` the command is the trial program followed by its arguments.
+    """
 
     kind: Literal["test"]  # type: ignore[assignment]
     runner: Literal["pytest", "trial"] = "pytest"
 
 
 class LintStep(RunStep):
-    """Runs a linter and counts its warnings."""
+    """Runs a linter and counts its warnings: output lines matching ``warning_pattern``."""
 
     kind: Literal["lint"]  # type: ignore[assignment]
     halt_on_failure: bool = False
+    # ``path:line:`` is how flake8, ruff (concise), mypy and pylint (parseable) report.
+    warning_pattern: Text = r"^\S+:\d+:"
 
 
-Step = Annotated[RunStep | TestStep | LintStep, Field(discriminator="kind")]
-STEP_KINDS = ("run", "test", "lint")
+class DocsStep(CommandOptions):
+    """Builds Sphinx documentation and counts its warnings."""
+
+    kind: Literal["docs"]
+    sphinx: Command = ["sphinx-build"]
+    sourcedir: Text = "docs"
+    builddir: Text = "docs/_build/html"
+    builder: Text = "html"
+    strict: bool = False
+
+
+class UploadStep(StepOptions):
+    """Copies a directory of the worker's tree to the master and links it from the build.
+
+    It lands in ``artifacts/<builder>/<build number>/<name>`` below the master's
+    directory; ``url`` is where that ``artifacts/`` directory is published.
+    """
+
+    kind: Literal["upload"]
+    source: Text
+    url: Text | None = None
+
+
+Step = Annotated[RunStep | TestStep | LintStep | DocsStep | UploadStep, Field(discriminator="kind")]
+STEP_KINDS = ("run", "test", "lint", "docs", "upload")
 
 
 class Builder(Section):
     name: Name
     steps: Annotated[list[Step], Field(min_length=1)]
+    # Builders naming the same lock never run at the same time on one worker.
+    lock: Name | None = None
 
 
 class Project(Section):
@@ -346,6 +386,14 @@ class Settings(Section):
     aws: Aws | None = None
     tree_stable_timer: Seconds = 5.0
     projects: Annotated[list[Project], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _webhook_needs_github(self) -> Settings:
+        if self.changes.kind == "github" and self.github is None:
+            raise PydanticCustomError(
+                "github", "github (its webhook_secret) is required when changes.kind is 'github'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _names_unique(self) -> Settings:
