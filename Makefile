@@ -44,3 +44,7 @@ constraints: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .venv-crossbar .run .pytest_cache .mypy_cache .ruff_cache
+
+# Performance figures, printed as one table (JSON in bench/results/); never pass/fail.
+bench: $(VENV)/.installed
+	$(PY) -m bench $(BENCH_ARGS)

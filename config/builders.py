@@ -28,7 +28,7 @@ from config.settings import (
     TestStep,
     UploadStep,
 )
-from config.steps import Lint, MergeForward, Pytest
+from config.steps import Checkout, Lint, MergeForward, Pytest
 
 
 def _options(step: StepOptions) -> dict[str, Any]:
@@ -102,7 +102,7 @@ RECIPE_STEPS: dict[str, Callable[[Any], BuildStep]] = {
 
 def checkout(project: Project) -> BuildStep:
     """The pushed commit, in a tree kept between builds so a warm worker fetches only news."""
-    return steps.Git(
+    return Checkout(
         name="checkout",
         repourl=project.repository,
         mode="full",

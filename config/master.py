@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import builders, changes, reporters, schedulers, secrets, workers, www
+from config import builders, changes, database, reporters, schedulers, secrets, workers, www
 from config.settings import Settings
 
 
@@ -15,7 +15,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "title": master.title,
         "titleURL": master.url,
         "buildbotURL": master.url,
-        "db": {"db_url": master.db_url},
+        "db": database.build(settings),
         "secretsProviders": [secrets.provider(settings)],
         "projects": builders.projects(settings),
         # A CI master must not phone home (and has no network in tests).

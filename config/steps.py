@@ -1,4 +1,4 @@
-"""Our own build steps: the merge against master, and pytest with counts.
+"""Our own build steps: the checkout, the merge against master, and pytest with counts.
 
 Both are new-style Buildbot steps (``run()`` issuing remote shell commands), so the web UI
 shows each git or test command in the step's log and the outcome in its summary.
@@ -17,6 +17,10 @@ from buildbot.process.results import FAILURE, SUCCESS, statusToString
 from twisted.internet import defer
 
 from config.settings import Identity, Project
+
+# What a worker's git is taken to be, unasked: the oldest our worker images and Debian ship
+# is newer, and 2.27 is the newest version Buildbot 4.3 tells features apart by.
+ASSUMED_GIT = "git version 2.27.0"
 
 # Version tags build as releases: 1.2.3, 1.2.3rc1, 1.2.3.dev4, 1.2.3.post1 ...
 VERSION_TAG = re.compile(r"^\d+(\.\d+)+((a|b|rc|\.?dev|\.?post)\d+)*$")
@@ -50,6 +54,25 @@ def plan(branch: str | None, project: Project, *, is_tag: bool = False) -> Plan:
         if series:
             return Plan("merge", project.release_prefix + series)
     return Plan("merge", main)
+
+
+class Checkout(steps.Git):
+    """Buildbot's Git step without the two remote commands it sends before any git work.
+
+    Buildbot 4.3 starts every checkout by asking the worker for ``git --version`` (to
+    learn which features its git has) and whether a ``.buildbot-patched`` marker exists
+    (left by try builds that applied a patch; this master takes no patches, and ``fresh``
+    cleans untracked files anyway). Each is a round trip with its own log header and
+    database writes, on every build; our workers' git is known (``ASSUMED_GIT``), and a
+    worker without git fails at the first git command all the same.
+    """
+
+    def checkFeatureSupport(self) -> defer.Deferred[bool]:
+        self.parseGitFeatures(ASSUMED_GIT)
+        return defer.succeed(True)
+
+    def sourcedirIsPatched(self) -> defer.Deferred[bool]:
+        return defer.succeed(False)
 
 
 class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):

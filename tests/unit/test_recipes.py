@@ -12,7 +12,7 @@ from buildbot.plugins import steps
 
 from config import builders, master
 from config.settings import validate
-from config.steps import Lint, MergeForward, Pytest
+from config.steps import Checkout, Lint, MergeForward, Pytest
 from tests.unit.test_settings import GOOD, changed, message
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.yml.example"
@@ -110,7 +110,7 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
         {"kind": "upload", "source": "dist"},
     ]
     assert step_classes(changed("projects.0.builders.0.steps", recipe)) == [
-        steps.Git,
+        Checkout,
         MergeForward,
         steps.ShellCommand,
         Pytest,

@@ -1,0 +1,68 @@
+"""``python -m bench [--quick]``: run every measurement, print the table, save the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import bigrepo, burst, checkconfig, push
+from bench.report import Row, table, write_json
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    pushes: int
+    burst: int
+    commits: int
+    files: int
+    runs: int
+
+
+FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=3)
+QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1)
+
+
+def run(sizes: Sizes, root: Path, cache: Path) -> list[Row]:
+    """Every figure, in the order of the table."""
+    rows: list[Row] = []
+    minimal_rss = checkconfig.minimal_idle_rss(root / "minimal")
+    rows += push.measure(root / "push", sizes.pushes, minimal_rss)
+    rows += burst.measure(root / "burst", sizes.burst)
+    rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
+    rows += checkconfig.measure(root / "checkconfig", sizes.runs)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure the master; print one table.")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the code runs")
+    parser.add_argument("--results", default=str(RESULTS), help="where the JSON goes")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    results = Path(args.results)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
+        rows = run(sizes, Path(temporary), results)
+    print(table(rows))
+    saved = write_json(
+        rows,
+        results,
+        sizes=sizes.__dict__,
+        cpus=os.cpu_count(),
+        python=platform.python_version(),
+        seconds=round(time.monotonic() - started, 1),
+    )
+    print(f"\nsaved {saved}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

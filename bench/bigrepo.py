@@ -1,0 +1,174 @@
+"""Warm checkout and merge on a large repository, against a clobber checkout and against
+the same git work run by hand.
+
+The repository is generated with ``git fast-import`` (one stream, seconds rather than
+thousands of ``git commit`` calls) and kept between runs; each run adds a few commits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from bench.cluster import Running, git_env, last_buildid, running, settings
+from bench.report import Row
+
+COMMITTER = "Bench <bench@example.com>"
+EPOCH = 1_700_000_000
+
+
+def _data(text: str) -> bytes:
+    raw = text.encode()
+    return b"data %d\n%s\n" % (len(raw), raw)
+
+
+def _commit_header(ref: str, when: int, message: str) -> bytes:
+    return f"commit {ref}\ncommitter {COMMITTER} {when} +0000\n".encode() + _data(message)
+
+
+def _path(number: int) -> str:
+    return f"src/pkg{number // 200:03d}/module{number:05d}.py"
+
+
+def generate(bare: Path, commits: int, files: int) -> None:
+    """A bare repository whose master has ``commits`` commits over ``files`` files."""
+    subprocess.run(
+        ["git", "init", "--quiet", "--bare", "--initial-branch=master", str(bare)],
+        check=True,
+        env=git_env(),
+    )
+    importer = subprocess.Popen(
+        ["git", "fast-import", "--quiet"], cwd=bare, stdin=subprocess.PIPE, env=git_env()
+    )
+    assert importer.stdin is not None
+    write = importer.stdin.write
+    write(_commit_header("refs/heads/master", EPOCH, "initial import"))
+    for number in range(files):
+        write(f"M 100644 inline {_path(number)}\n".encode())
+        write(_data(f"# module {number}\nVALUE = 0\n"))
+    for commit in range(1, commits):
+        write(_commit_header("refs/heads/master", EPOCH + commit, f"change {commit}"))
+        for touched in range(4):
+            number = (commit * 4 + touched) * 7 % files
+            write(f"M 100644 inline {_path(number)}\n".encode())
+            write(_data(f"# module {number}\nVALUE = {commit}\n"))
+    importer.stdin.close()
+    if importer.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+
+
+def cached(directory: Path, commits: int, files: int) -> Path:
+    """The generated repository for these sizes, made once and then reused."""
+    bare = directory / f"bigrepo-{commits}-{files}.git"
+    done = bare / "bench-complete"
+    if not done.exists():
+        shutil.rmtree(bare, ignore_errors=True)
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        generate(bare, commits, files)
+        done.touch()
+    return bare
+
+
+def new_work(bare: Path, branch: str) -> None:
+    """A new commit on ``branch`` (from master), then a new commit on master: a real merge."""
+    when = int(time.time())
+    stream = b"".join(
+        [
+            _commit_header(f"refs/heads/{branch}", when, f"work on {branch}"),
+            b"from refs/heads/master^0\n",
+            f"M 100644 inline work/{branch}.txt\n".encode(),
+            _data(branch),
+            _commit_header("refs/heads/master", when, f"master moves on after {branch}"),
+            b"from refs/heads/master^0\n",
+            f"M 100644 inline {_path(0)}\n".encode(),
+            _data(f"# module 0\nVALUE = {branch!r}\n"),
+        ]
+    )
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--force"],
+        cwd=bare,
+        input=stream,
+        check=True,
+        env=git_env(),
+    )
+
+
+def by_hand(clone: Path, url: str, branch: str) -> float:
+    """The git commands that give the same tree as a build's checkout and merge."""
+    commands = [
+        ["fetch", "--quiet", "-f", url, branch],
+        ["checkout", "--quiet", "-f", "FETCH_HEAD"],
+        ["clean", "--quiet", "-f", "-f", "-d", "-x"],
+        ["fetch", "--quiet", url, "master"],
+        ["merge", "--quiet", "--no-ff", "-m", f"Merge master into {branch}", "FETCH_HEAD"],
+    ]
+    started = time.monotonic()
+    for command in commands:
+        subprocess.run(["git", *command], cwd=clone, check=True, env=git_env())
+    return time.monotonic() - started
+
+
+def build_time(bench: Running, builderid: int, branch: str) -> float:
+    """Force a build of ``branch`` and time it from its start to its end."""
+    master = bench.master
+    admin = master.session("admin", "admin-pw")
+    before = last_buildid(master)
+    status, answer = admin.control(
+        "forceschedulers/demo-force", "force", builderid=builderid, branch=branch, reason="bench"
+    )
+    if status != 200:
+        raise RuntimeError(f"force refused: {answer}")
+    started = bench.events.first("new", before)
+    finished = bench.events.first("finished", before)
+    if finished.build["results"] != 0:
+        raise RuntimeError(f"the build of {branch} failed")
+    return finished.at - started.at
+
+
+def measure(root: Path, cache: Path, commits: int, files: int, runs: int) -> list[Row]:
+    bare = cached(cache, commits, files)
+    url = str(bare)
+    stamp = time.strftime("%H%M%S")
+    with running(root / "cluster", settings(url, 1, 0)) as bench:
+        [builder] = bench.master.get("builders")["builders"]
+        new_work(bare, f"warm-{stamp}")
+        build_time(bench, builder["builderid"], f"warm-{stamp}")  # the worker clones once
+        warm = []
+        for run in range(runs):
+            branch = f"warm-{stamp}-{run}"
+            new_work(bare, branch)
+            warm.append(build_time(bench, builder["builderid"], branch))
+        shutil.rmtree(root / "cluster" / "worker-1" / "trivial" / "build")
+        new_work(bare, f"clobber-{stamp}")
+        clobber = build_time(bench, builder["builderid"], f"clobber-{stamp}")
+
+    clone = root / "by-hand"
+    subprocess.run(["git", "clone", "--quiet", url, str(clone)], check=True, env=git_env())
+    hand = []
+    for run in range(runs):
+        branch = f"hand-{stamp}-{run}"
+        new_work(bare, branch)
+        hand.append(by_hand(clone, url, branch))
+    warm_median, hand_median = statistics.median(warm), statistics.median(hand)
+    name = f"({commits} commits, {files} files)"
+    return [
+        Row(
+            f"warm checkout + merge {name}",
+            warm_median,
+            "s",
+            hand_median,
+            "git by hand",
+            "<= 1.3x by hand",
+        ),
+        Row(
+            "clobber checkout + merge",
+            clobber,
+            "s",
+            warm_median,
+            "warm build",
+            ">= 5x the warm build",
+        ),
+    ]

@@ -1,0 +1,109 @@
+"""Burst: many branches pushed at once, built by two local workers, against a shell script
+doing the same git commands and command with the same parallelism."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.cluster import (
+    WEBHOOK_SECRET,
+    git_env,
+    master_cpu_seconds,
+    master_rss_mb,
+    running,
+    settings,
+)
+from bench.report import Row
+from tests.harness import GitRepo, Master
+from tests.integration.test_webhook import deliver, push_payload, sign
+
+LANES = 2
+SCRIPT = Path(__file__).resolve().parent / "shell_build.sh"
+
+
+def _branches(repo: GitRepo, names: list[str]) -> dict[str, str]:
+    """One commit per branch on top of master, then master moves on: every build merges."""
+    start = repo.git("rev-parse", "HEAD")
+    heads = {}
+    for name in names:
+        repo.git("checkout", "--quiet", "-B", name, start)
+        heads[name] = repo.commit({f"{name}.txt": f"{name}\n"}, f"work on {name}")
+    repo.git("checkout", "--quiet", repo.main)
+    repo.commit({"master.txt": f"moved on after {names[0]}\n"}, "master moves on")
+    repo.git("push", "--quiet", "--force", "origin", repo.main, *names)
+    return heads
+
+
+def _deliver_all(repo: GitRepo, master: Master, heads: dict[str, str]) -> None:
+    def one(item: tuple[str, str]) -> int:
+        body = push_payload(repo, f"refs/heads/{item[0]}", item[1])
+        return deliver(master, body, signature=sign(body, WEBHOOK_SECRET))
+
+    with ThreadPoolExecutor(len(heads)) as pool:
+        statuses = list(pool.map(one, heads.items()))
+    if set(statuses) != {200}:
+        raise RuntimeError(f"the master refused pushes: {statuses}")
+
+
+def _shell(root: Path, repo: GitRepo, names: list[str]) -> float:
+    """Wall time of the shell baseline, its lanes warmed first as the workers are."""
+    lanes = [root / f"lane-{n}" for n in range(LANES)]
+    for lane in lanes:
+        subprocess.run(["git", "clone", "--quiet", repo.url, str(lane)], check=True, env=git_env())
+    started = time.monotonic()
+    running_lanes = [
+        subprocess.Popen([str(SCRIPT), str(lane), repo.url, *names[n::LANES]], env=git_env())
+        for n, lane in enumerate(lanes)
+    ]
+    if any(lane.wait() != 0 for lane in running_lanes):
+        raise RuntimeError("the shell baseline failed")
+    return time.monotonic() - started
+
+
+def measure(root: Path, builds: int) -> list[Row]:
+    repo = GitRepo(root / "repo")
+    repo.commit({"README": "bench\n"}, "initial")
+    repo.push()
+    warm = _branches(repo, [f"warm-{n}" for n in range(LANES)])
+    names = [f"branch-{n}" for n in range(builds)]
+    heads = _branches(repo, names)
+    with running(root / "cluster", settings(repo.url, LANES, 0)) as bench:
+        master, events = bench.master, bench.events
+        _deliver_all(repo, master, warm)  # each worker clones once
+        events.wait(lambda: events.count("finished", 0) >= LANES)
+        master.wait_idle()
+        idle_rss = master_rss_mb(master)
+
+        cpu = master_cpu_seconds(master)
+        started = time.monotonic()
+        _deliver_all(repo, master, heads)
+        events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
+        wall = max(e.at for e in events.events if e.kind == "finished") - started
+        end_rss = master_rss_mb(master)
+        cpu = master_cpu_seconds(master) - cpu
+        failed = [b for b in master.builds(complete="true") if b["results"] != 0]
+        if failed:
+            raise RuntimeError(f"{len(failed)} burst build(s) failed")
+    shell = _shell(root, repo, names)
+    overhead = (wall - shell) * LANES / builds
+    return [
+        Row(f"burst of {builds}: wall time", wall, "s", shell, "shell script"),
+        Row(
+            f"burst of {builds}: builds per minute",
+            builds * 60 / wall,
+            "/min",
+            builds * 60 / shell,
+            "shell script",
+        ),
+        Row(
+            "burst: master overhead per build",
+            overhead,
+            "s/build",
+            target="<= 0.25 s over shell",
+        ),
+        Row("burst: master CPU per build", cpu / builds, "s/build"),
+        Row("master RSS end of burst", end_rss, "MB", idle_rss, "before the burst"),
+    ]

@@ -1,0 +1,88 @@
+"""What every measurement shares: a running master with local workers, and clocks on it.
+
+Buildbot keeps ``started_at`` and ``complete_at`` in whole seconds, too coarse for the
+figures here, so a build's start and end are the moments its ``new`` and ``finished``
+events reach the bench over the master's websocket; both come just after Buildbot's
+own timestamps, never before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.events import BuildEvents
+from config.local import LocalCluster
+from tests.conftest import local_settings
+from tests.harness import GIT_ENV, Master
+
+TRIVIAL = [{"name": "trivial", "steps": [{"kind": "run", "name": "command", "command": ["true"]}]}]
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+def settings(repository: str, workers: int, tree_stable_timer: float) -> dict[str, Any]:
+    """A master that takes signed GitHub pushes for ``repository``, on free loopback ports."""
+    document = local_settings(
+        repository,
+        TRIVIAL,
+        changes={"kind": "github"},
+        github={"token": "unused", "webhook_secret": WEBHOOK_SECRET, "report_status": False},
+        tree_stable_timer=tree_stable_timer,
+    )
+    document["workers"]["count"] = workers
+    return document
+
+
+@dataclass(frozen=True)
+class Running:
+    master: Master
+    events: BuildEvents
+
+
+@contextlib.contextmanager
+def running(root: Path, document: dict[str, Any]) -> Iterator[Running]:
+    """Start the master and its workers below ``root``; stop them whatever happens."""
+    cluster = LocalCluster(root, document, worker_env={"PATH": "/usr/local/bin:/usr/bin:/bin"})
+    try:
+        cluster.start()
+        master = Master(cluster)
+        master.wait_workers(document["workers"]["count"])
+        events = BuildEvents(master.url)
+        try:
+            yield Running(master, events)
+        finally:
+            events.close()
+    finally:
+        cluster.stop()
+
+
+def git_env() -> dict[str, str]:
+    return {**GIT_ENV, "PATH": "/usr/local/bin:/usr/bin:/bin"}
+
+
+def last_buildid(master: Master) -> int:
+    newest = master.builds(order="-buildid", limit=1)
+    return int(newest[0]["buildid"]) if newest else 0
+
+
+def rss_mb(pid: int) -> float:
+    """The resident memory of a process, from ``/proc/<pid>/status``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def master_rss_mb(master: Master) -> float:
+    return rss_mb(master.cluster.processes[0].pid)
+
+
+def master_cpu_seconds(master: Master) -> float:
+    """CPU time the master process has used so far, all threads, from ``/proc``."""
+    fields = Path(f"/proc/{master.cluster.processes[0].pid}/stat").read_text().rsplit(")", 1)[1]
+    user, system = fields.split()[11:13]
+    return (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,50 @@
+"""The database Buildbot keeps its state in."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
+
+from config.settings import Settings
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    """The ``db`` section; an SQLite file is opened once and commits without an fsync."""
+    url = settings.buildmaster.db_url
+    if make_url(url).get_backend_name() != "sqlite" or make_url(url).database in (
+        None,
+        "",
+        ":memory:",
+    ):
+        return {"db_url": url}
+    sqlite_commits_without_fsync()
+    # Buildbot 4.3 opens SQLite files with SQLAlchemy's NullPool: a new connection for
+    # every query and a close after it, and closing the last connection of a WAL
+    # database checkpoints the journal into the database, with fsyncs: most of a
+    # build's time on the master went there. Buildbot queries SQLite from one thread, so
+    # one connection kept open (SQLAlchemy's own default for SQLite files) is safe.
+    return {"db_url": url, "engine_kwargs": {"poolclass": QueuePool, "pool_size": 1}}
+
+
+def sqlite_commits_without_fsync() -> None:
+    """Every new SQLite connection runs with ``synchronous = NORMAL``.
+
+    Buildbot 4.3 puts SQLite in WAL mode but leaves SQLite's default ``synchronous =
+    FULL``, so each of the many small commits of a build (every log chunk, step start
+    and end: dozens per build) waits for an fsync of the journal. In WAL mode ``NORMAL``
+    keeps the database consistent after a crash; a power cut can lose only the last
+    commits, i.e. the newest lines of builds that die with the machine anyway. Buildbot
+    has no setting for it, so a SQLAlchemy listener sets it as connections are made
+    (the engine is made after the configuration is loaded).
+    """
+    if not event.contains(Engine, "connect", _synchronous_normal):
+        event.listen(Engine, "connect", _synchronous_normal)
+
+
+def _synchronous_normal(connection: Any, _record: Any) -> None:
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("pragma synchronous = normal")
