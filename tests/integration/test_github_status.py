@@ -161,13 +161,11 @@ def test_github_answering_500_does_not_break_the_build(
     assert build["results"] == SUCCESS
     assert sent[-1].body["state"] == "success"
     twistd_log = master.cluster.master_dir / "twistd.log"
+
+    def logged_failure() -> str | None:
+        text = twistd_log.read_text(errors="replace")
+        return text if 'Failed to update "success"' in text else None
+
     # The server records a request before it answers: the master logs the 500 after.
-    log = wait_for(
-        "the failed update in the log",
-        lambda: (
-            (text := twistd_log.read_text(errors="replace"))
-            if 'Failed to update "success"' in text
-            else None
-        ),
-    )
+    log = wait_for("the failed update in the log", logged_failure)
     assert TOKEN not in log
