@@ -54,7 +54,7 @@ VOLUME ["/srv/buildmaster/data"]
 # Web UI and REST API; workers (the defaults of buildmaster.web_port and worker_port).
 EXPOSE 8010 9989
 
-HEALTHCHECK --interval=15s --timeout=10s --start-period=120s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python3", "-m", "config.health"]
 
 ENTRYPOINT ["/usr/local/bin/buildmaster-entrypoint"]

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint unit integration bench constraints clean
 
-$(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-deploy.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-test.txt -c constraints.txt

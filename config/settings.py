@@ -172,6 +172,28 @@ class Changes(Section):
     branches: Literal["all", "main_and_release"] = "all"
 
 
+class Zulip(Section):
+    site: Text
+    bot_email: Text
+    api_key: SecretStr
+    stream: Text = "buildbot"
+
+
+class Deploy(Section):
+    """Where and how ``fabfile.py`` runs the master's container on its host."""
+
+    host: Text | None = None
+    image: Text = "buildmaster"
+    tag: Text = "latest"
+    docker: Command = Field(default_factory=lambda: ["docker"])
+    container: Name = "buildmaster"
+    volume: Name = "buildmaster-data"
+    network: Name | None = None
+    settings_dir: Text = "/etc/buildmaster"
+    settings_via: Literal["file", "env"] = "file"
+    health_timeout: Seconds = 300.0
+
+
 class Identity(Section):
     name: Text = "Buildbot"
     email: Text = "buildbot@localhost"
@@ -231,6 +253,8 @@ class Settings(Section):
     workers: Workers = Field(default_factory=Workers)
     changes: Changes = Field(default_factory=Changes)
     bot: Identity = Field(default_factory=Identity)
+    zulip: Zulip | None = None
+    deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
     projects: Annotated[list[Project], Field(min_length=1)]
 
