@@ -295,7 +295,7 @@ def update(
     if pulled.failed:
         _tell(target, f"The update of the build master to {image} failed: it could not be pulled.")
         raise Exit(f"could not pull {image}: {pulled.stderr.strip()}")
-    previous = target.inspect("{{.Image}}")
+    previous = _current_image(target)
     kept = _keep_settings(target)
     _write_settings(target)
     _remove(target)
@@ -317,6 +317,17 @@ def update(
     outcome = "is back on the previous image" if again is None else f"did not come back: {again}"
     _tell(target, f"The update of the build master to {image} failed ({reason}); it {outcome}.")
     raise Exit("update failed; rolled back" if again is None else "update and rollback failed")
+
+
+def _current_image(target: Target) -> str | None:
+    """What the container runs: its image's name while that still names the same image
+    (the name reads better in ``status``), else the image's id (the tag has moved)."""
+    found = target.inspect("{{.Config.Image}} {{.Image}}")
+    if found is None:
+        return None
+    name, image_id = found.split(" ")
+    named = target.docker("image", "inspect", "--format={{.Id}}", name, warn=True)
+    return name if named.ok and named.stdout.strip() == image_id else image_id
 
 
 def _keep_settings(target: Target) -> str:
@@ -380,7 +391,13 @@ def status(c: Context, config_file: str = "config.yml", docker: str = "") -> Non
         print(f"  build {build['number']} of builder {build['builderid']}: {build['state_string']}")
 
 
-@task(help={**CONFIG_HELP, "message": "what to say", "topic": "the Zulip topic"})
+@task(
+    help={
+        "config-file": CONFIG_HELP["config-file"],
+        "message": "what to say",
+        "topic": "the Zulip topic",
+    }
+)
 def announce(c: Context, message: str, config_file: str = "config.yml", topic: str = TOPIC) -> None:
     """Post a message to the settings' Zulip stream."""
     settings, _ = _load(config_file)

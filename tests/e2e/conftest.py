@@ -12,6 +12,7 @@ import base64
 import getpass
 import json
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -40,7 +41,10 @@ def run(command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def docker() -> list[str]:
     """The docker command for the test daemon; without one the deploy tests cannot run."""
-    command = ["docker", *(["--host", os.environ["DOCKER_HOST"]] if "DOCKER_HOST" in os.environ else [])]
+    command = [
+        "docker",
+        *(["--host", os.environ["DOCKER_HOST"]] if "DOCKER_HOST" in os.environ else []),
+    ]
     try:
         answer = subprocess.run([*command, "version"], capture_output=True, text=True, timeout=30)
         reason = answer.stderr.strip() if answer.returncode else ""
@@ -70,7 +74,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     )
     with (root / "registry.log").open("w") as log:
-        process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
+        process = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=log
+        )
     try:
         wait_for("the registry", lambda: _answers(f"http://{address}/v2/"), timeout=30)
         yield address
@@ -115,8 +121,9 @@ def images(docker: list[str], registry: str) -> Images:
         timeout=1200,
     )
     commit = run(["git", "rev-parse", "--short=12", "HEAD"], cwd=CHECKOUT).stdout.strip()
-    assert f"pushed {repository}:{commit}" in built.stdout
-    tags = Images(repository, commit=next(t for t in (commit, f"{commit}-dirty") if t in built.stdout))
+    pushed = re.search(rf"pushed {re.escape(repository)}:(\S+) and ", built.stdout)
+    assert pushed and pushed[1] in (commit, f"{commit}-dirty"), built.stdout
+    tags = Images(repository, commit=pushed[1])
     derived = {
         tags.changed: 'LABEL test.version="2"',
         tags.broken: 'ENTRYPOINT ["sh", "-c", "echo this image is broken >&2; exit 3"]',
@@ -193,7 +200,7 @@ def fake_zulip() -> Iterator[FakeZulip]:
     zulip = FakeZulip("")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             auth = self.headers.get("Authorization", "")
             user = base64.b64decode(auth.removeprefix("Basic ")).decode() if auth else ""
