@@ -263,3 +263,17 @@ def test_fab_refuses_an_invalid_settings_file_with_its_one_line_error(tmp_path: 
     assert done.stderr.strip().splitlines() == [
         "config: deploy.settings_via: must be one of 'file' or 'env', got \"ftp\""
     ]
+
+
+def test_build_images_refuses_a_tree_with_uncommitted_changes(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    run(["git", "clone", "--quiet", str(CHECKOUT), str(clone)])
+    (clone / "README.rst").write_text("changed\n")
+    done = subprocess.run(
+        [str(clone / "build-images"), "--no-push", "--docker=false"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "the tree has uncommitted changes: commit them, or --allow-dirty" in done.stderr
