@@ -9,6 +9,7 @@ sessions quick) on a base image that ``deploy/make-base-image`` debootstraps onc
 from __future__ import annotations
 
 import base64
+import fcntl
 import getpass
 import json
 import os
@@ -106,20 +107,26 @@ class Images:
 
 
 @pytest.fixture(scope="session")
-def images(docker: list[str], registry: str) -> Images:
-    run([str(CHECKOUT / "deploy" / "make-base-image"), "--docker", shlex.join(docker), BASE_IMAGE])
+def images(docker: list[str], registry: str, tmp_path_factory: pytest.TempPathFactory) -> Images:
     repository = f"{registry}/buildmaster"
-    built = run(
-        [
-            str(CHECKOUT / "build-images"),
-            "--allow-dirty",
-            f"--image={repository}",
-            f"--base={BASE_IMAGE}",
-            f"--docker={shlex.join(docker)}",
-        ],
-        cwd=CHECKOUT,
-        timeout=1200,
-    )
+    # pytest-xdist workers each have this session fixture: one builds while the others
+    # wait, then find the base image made and Docker's layer cache warm.
+    lock_file = tmp_path_factory.getbasetemp().parent / "deploy-images.lock"
+    with lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        base = [str(CHECKOUT / "deploy" / "make-base-image"), f"--docker={shlex.join(docker)}"]
+        run([*base, BASE_IMAGE], timeout=1200)
+        built = run(
+            [
+                str(CHECKOUT / "build-images"),
+                "--allow-dirty",
+                f"--image={repository}",
+                f"--base={BASE_IMAGE}",
+                f"--docker={shlex.join(docker)}",
+            ],
+            cwd=CHECKOUT,
+            timeout=1200,
+        )
     commit = run(["git", "rev-parse", "--short=12", "HEAD"], cwd=CHECKOUT).stdout.strip()
     pushed = re.search(rf"pushed {re.escape(repository)}:(\S+) and ", built.stdout)
     assert pushed and pushed[1] in (commit, f"{commit}-dirty"), built.stdout

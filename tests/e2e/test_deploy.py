@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,12 @@ class Deployment:
             text=True,
             timeout=900,
         )
+
+    def remove(self) -> None:
+        """Remove the container, its volume and the settings written for it."""
+        subprocess.run([*self.docker, "rm", "--force", self.name], capture_output=True)
+        subprocess.run([*self.docker, "volume", "rm", f"{self.name}-data"], capture_output=True)
+        shutil.rmtree(self.settings["deploy"]["settings_dir"], ignore_errors=True)
 
     def image(self) -> str:
         return run(
@@ -101,6 +108,37 @@ def _start_worker(tmp_path: Path, settings: dict[str, Any]) -> subprocess.Popen[
     )
 
 
+def _settings(
+    tmp_path: Path,
+    repo: GitRepo,
+    images: Images,
+    docker: list[str],
+    builders: list[dict[str, Any]],
+    settings_via: str = "file",
+    **sections: Any,
+) -> dict[str, Any]:
+    """Settings for a master in a container of its own, on the host's network."""
+    name = f"buildmaster-test-{secrets.token_hex(4)}"
+    return local_settings(
+        repo.url,
+        builders,
+        # The poller runs inside the container, where the repository's path is not.
+        changes={"kind": "poll", "interval": 3600},
+        deploy={
+            "image": images.repository,
+            "tag": images.commit,
+            "docker": docker,
+            "container": name,
+            "volume": f"{name}-data",
+            "network": "host",
+            "settings_dir": str(tmp_path / "etc"),
+            "settings_via": settings_via,
+            "health_timeout": 180,
+        },
+        **sections,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
@@ -111,29 +149,20 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
     ssh_host: SshHost,
     fake_zulip: FakeZulip,
 ) -> None:
-    name = f"buildmaster-test-{secrets.token_hex(4)}"
-    settings = local_settings(
-        repo.url,
+    settings = _settings(
+        tmp_path,
+        repo,
+        images,
+        docker,
         [QUICK, SLOW],
-        # The poller runs inside the container, where the repository's path is not.
-        changes={"kind": "poll", "interval": 3600},
         zulip={
             "site": fake_zulip.url,
             "bot_email": "deploy-bot@example.com",
             "api_key": "zulip-api-key",
             "stream": "builds",
         },
-        deploy={
-            "image": images.repository,
-            "tag": images.commit,
-            "docker": docker,
-            "container": name,
-            "volume": f"{name}-data",
-            "network": "host",
-            "settings_dir": str(tmp_path / "etc"),
-            "health_timeout": 180,
-        },
     )
+    name = settings["deploy"]["container"]
     deployment = Deployment(tmp_path, settings, ssh_host, docker)
     master = deployment.master
     worker = None
@@ -228,9 +257,35 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=30)
-        subprocess.run([*docker, "rm", "--force", name], capture_output=True)
-        subprocess.run([*docker, "volume", "rm", f"{name}-data"], capture_output=True)
-        subprocess.run(["rm", "-rf", str(tmp_path / "etc")], capture_output=True)
+        deployment.remove()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_fab_start_can_hand_the_settings_over_as_an_environment_variable(
+    tmp_path: Path, repo: GitRepo, docker: list[str], images: Images, ssh_host: SshHost
+) -> None:
+    settings = _settings(tmp_path, repo, images, docker, [QUICK], settings_via="env")
+    deployment = Deployment(tmp_path, settings, ssh_host, docker)
+    try:
+        done = deployment.fab("start")
+        assert done.returncode == 0, _output(done)
+        assert {b["name"] for b in deployment.master.get("builders")["builders"]} == {"quick"}
+
+        env_file = Path(settings["deploy"]["settings_dir"]) / f"{deployment.name}.env"
+        assert (env_file.stat().st_uid, oct(env_file.stat().st_mode & 0o777)) == (0, "0o400")
+        inspected = json.loads(run([*docker, "inspect", deployment.name]).stdout)[0]
+        variables = dict(v.split("=", 1) for v in inspected["Config"]["Env"])
+        assert json.loads(variables["BUILDBOT_CONFIG"]) == settings
+        assert "BUILDBOT_CONFIG_FILE" not in variables
+
+        done = deployment.fab("start")
+        assert done.returncode == 1
+        assert (
+            f"the container {deployment.name} exists already: use update or restart" in done.stderr
+        )
+    finally:
+        deployment.remove()
 
 
 def test_update_without_a_host_names_the_way_to_give_one(tmp_path: Path) -> None:
