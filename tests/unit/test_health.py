@@ -15,7 +15,7 @@ from tests.conftest import local_settings
         ("0.0.0.0", "127.0.0.1"),
         ("::", "127.0.0.1"),
         ("127.0.0.1", "127.0.0.1"),
-        ("10.1.2.3", "10.1.2.3"),
+        ("127.0.0.2", "127.0.0.2"),
     ],
 )
 def test_health_check_asks_the_builders_endpoint_where_the_master_listens(
