@@ -21,11 +21,11 @@ import io
 import json
 import shlex
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,13 @@ class Target:
         command = shlex.join([*self.deploy.docker, *args])
         return self.connection.run(command, hide=hide, warn=warn, in_stream=False)
 
+    @cached_property
+    def is_root(self) -> bool:
+        return bool(self.connection.run("id -u", hide=True, in_stream=False).stdout.strip() == "0")
+
     def as_root(self, command: str) -> Any:
         """Run a shell command as root: directly when we log in as root, else with sudo."""
-        if self.connection.run("id -u", hide=True, in_stream=False).stdout.strip() != "0":
+        if not self.is_root:
             command = f"sudo -n sh -c {shlex.quote(command)}"
         return self.connection.run(command, hide=True, in_stream=False)
 
@@ -156,18 +160,19 @@ def _image(target: Target, tag: str | None) -> str:
 def _write_settings(target: Target) -> None:
     """Put the settings on the host, readable by root and the container's user only."""
     if target.deploy.settings_via == "env":
+        # Read by the docker command (as root), one line: docker's env-file format.
         content = f"BUILDBOT_CONFIG={json.dumps(target.document, separators=(',', ':'))}\n"
-        owner = "0:0"
+        owner = 0
     else:
         content = json.dumps(target.document, indent=2) + "\n"
-        owner = f"{CONTAINER_UID}:{CONTAINER_UID}"
+        owner = CONTAINER_UID
     staged = target.connection.run("mktemp", hide=True, in_stream=False).stdout.strip()
     try:
         target.connection.put(io.BytesIO(content.encode()), staged)
         directory = shlex.quote(target.deploy.settings_dir)
         target.as_root(
             f"install -d -m 0700 -o 0 -g 0 {directory} && "
-            f"install -m 0400 -o {owner.split(':')[0]} -g {owner.split(':')[1]} "
+            f"install -m 0400 -o {owner} -g {owner} "
             f"{shlex.quote(staged)} {shlex.quote(target.settings_file)}"
         )
     finally:
@@ -359,7 +364,7 @@ def logs(
     follow: bool = True,
     docker: str = "",
 ) -> None:
-    """Show (and follow) the master's twistd.log; the container's own output with -v."""
+    """Show (and follow) the master's twistd.log."""
     target = _target(c, config_file, docker)
     tail = ["tail", f"--lines={lines}", *(["--follow=name", "--retry"] if follow else [])]
     target.docker("exec", target.name, *tail, f"{DATA}/master/twistd.log", hide=False)
