@@ -194,7 +194,7 @@ def _run(target: Target, image: str) -> None:
     else:
         options.append(f"--volume={target.settings_file}:{SETTINGS_IN_CONTAINER}:ro")
         options.append(f"--env=BUILDBOT_CONFIG_FILE={SETTINGS_IN_CONTAINER}")
-    target.docker("run", *options, image)
+    target.docker("run", *options, *deploy.run_options, image)
 
 
 def _remove(target: Target) -> None:

@@ -186,6 +186,7 @@ class Deploy(Section):
     image: Text = "buildmaster"
     tag: Text = "latest"
     docker: Command = Field(default_factory=lambda: ["docker"])
+    run_options: list[Text] = Field(default_factory=list)
     container: Name = "buildmaster"
     volume: Name = "buildmaster-data"
     network: Name | None = None

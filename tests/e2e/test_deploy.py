@@ -133,6 +133,7 @@ def _settings(
             "network": "host",
             "settings_dir": str(tmp_path / "etc"),
             "settings_via": settings_via,
+            "run_options": ["--label=deployed-by=fab"],
             "health_timeout": 180,
         },
         **sections,
@@ -181,6 +182,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         assert settings_file.stat().st_uid == 10001
         assert oct((tmp_path / "etc").stat().st_mode & 0o777) == "0o700"
         inspected = run([*docker, "inspect", name]).stdout
+        assert json.loads(inspected)[0]["Config"]["Labels"]["deployed-by"] == "fab"
         for secret in ("zulip-api-key", "admin-pw", settings["workers"]["password"]):
             assert secret not in inspected
 
