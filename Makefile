@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 REPO ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit integration bench constraints clean
+.PHONY: run test lint unit integration bench constraints clean image
 
 $(VENV)/.installed: requirements.txt requirements-deploy.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,9 @@ test: lint $(VENV)/.installed
 constraints: $(VENV)/.installed
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
 
+# The master's Docker image: `make image IMAGE_ARGS="--config-file=config.yml"` (see build-images).
+image: $(VENV)/.installed
+	PYTHON=$(PY) ./build-images $(IMAGE_ARGS)
+
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache .wheels

@@ -304,6 +304,20 @@ def test_update_without_a_host_names_the_way_to_give_one(tmp_path: Path) -> None
     assert "no host: give one with fab -H user@host or as deploy.host" in done.stderr
 
 
+def test_announce_without_a_zulip_section_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(json.dumps(local_settings("/nonexistent", [QUICK])))
+    done = subprocess.run(
+        [str(FAB), "announce", "--message=hello", f"--config-file={config}"],
+        cwd=CHECKOUT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "no zulip section in the settings: nothing announced" in done.stderr
+
+
 def test_fab_refuses_an_invalid_settings_file_with_its_one_line_error(tmp_path: Path) -> None:
     config = tmp_path / "config.yml"
     config.write_text(
