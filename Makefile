@@ -13,6 +13,13 @@ $(VENV)/.installed: requirements.txt requirements-deploy.txt requirements-test.t
 	$(PY) -m pip install --quiet -r requirements-test.txt -c constraints.txt
 	touch $@
 
+# The crossbar router of the multi-master tests lives in a virtualenv of its own.
+.venv-crossbar/.installed: requirements-crossbar.txt
+	$(PYTHON) -m venv .venv-crossbar
+	.venv-crossbar/bin/python -m pip install --quiet --upgrade pip
+	.venv-crossbar/bin/python -m pip install --quiet -r requirements-crossbar.txt
+	touch $@
+
 run: $(VENV)/.installed
 	$(PY) -m config.local --repo "$(REPO)"
 
@@ -27,7 +34,7 @@ unit: $(VENV)/.installed
 integration: $(VENV)/.installed
 	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
-test: lint $(VENV)/.installed
+test: lint $(VENV)/.installed .venv-crossbar/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 constraints: $(VENV)/.installed
@@ -38,4 +45,4 @@ image: $(VENV)/.installed
 	PYTHON=$(PY) ./build-images $(IMAGE_ARGS)
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache .wheels
+	rm -rf $(VENV) .venv-crossbar .run .pytest_cache .mypy_cache .ruff_cache .wheels

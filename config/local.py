@@ -134,7 +134,8 @@ class LocalCluster:
                     f"{_tail(self.master_dir / 'twistd.log')}"
                 )
             try:
-                with urllib.request.urlopen(self.url + "api/v2/builders", timeout=2):
+                with urllib.request.urlopen(self.url + "api/v2/builders", timeout=2) as answer:
+                    answer.read()
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
@@ -144,8 +145,11 @@ class LocalCluster:
         )
 
     def start_workers(self) -> None:
-        for name in worker_names(validate(self.settings)):
-            self.start_worker(name)
+        """Start the workers, where this master plays the workers' role."""
+        settings = validate(self.settings)
+        if "workers" in settings.buildmaster.roles:
+            for name in worker_names(settings):
+                self.start_worker(name)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         return self._spawn(

@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENV_JSON = "BUILDBOT_CONFIG"
 ENV_FILE = "BUILDBOT_CONFIG_FILE"
@@ -103,6 +105,27 @@ def _name(value: str) -> str:
     return value
 
 
+DB_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg2")
+
+
+def _db_url(value: str) -> str:
+    """An SQLAlchemy URL for a database Buildbot supports and we ship a driver for."""
+    try:
+        driver = make_url(value).drivername
+    except ArgumentError:
+        driver = None
+    if driver not in DB_DRIVERS:
+        schemes = ", ".join(f"{d}://" for d in DB_DRIVERS)
+        # Show the scheme only: the rest may hold the database password.
+        got = _show(value.split(":")[0])
+        raise PydanticCustomError(
+            "db_url",
+            "must be a database URL starting {schemes}, got {got}",
+            {"schemes": schemes, "got": got},
+        )
+    return value
+
+
 PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
 Count = Annotated[int, BeforeValidator(_count)]
 Seconds = Annotated[float, BeforeValidator(_seconds)]
@@ -121,14 +144,42 @@ class Section(BaseModel):
 # --- sections ---------------------------------------------------------------------------
 
 
+class MessageQueue(Section):
+    """Buildbot's ``wamp`` message queue: a crossbar router all masters of a cluster share."""
+
+    router_url: Annotated[Text, Field(pattern=r"^wss?://")]
+    realm: Text = "buildbot"
+
+
+Role = Literal["web", "schedulers", "workers"]
+
+
 class Buildmaster(Section):
     host: Text = "127.0.0.1"
     public_url: Text | None = None
     web_port: Port = 8010
     worker_port: Port = 9989
     bind_address: Text = "127.0.0.1"
-    db_url: Text = "sqlite:///state.sqlite"
+    db_url: Annotated[Text, AfterValidator(_db_url)] = "sqlite:///state.sqlite"
     title: Text = "Buildbot"
+    mq: MessageQueue | None = None
+    roles: Annotated[list[Role], Field(min_length=1)] = ["web", "schedulers", "workers"]
+
+    @model_validator(mode="after")
+    def _cluster_shares_a_database(self) -> Buildmaster:
+        if self.mq is not None and make_url(self.db_url).drivername.startswith("sqlite"):
+            raise PydanticCustomError(
+                "shared_db", "db_url must name a PostgreSQL server when mq joins masters together"
+            )
+        if self.mq is None and set(self.roles) != {"web", "schedulers", "workers"}:
+            raise PydanticCustomError(
+                "roles", "roles can leave something out only for a master with mq set"
+            )
+        return self
+
+    @property
+    def multi_master(self) -> bool:
+        return self.mq is not None
 
     @property
     def url(self) -> str:
@@ -170,6 +221,13 @@ class Changes(Section):
     kind: Literal["github", "poll"] = "poll"
     interval: PositiveNumber = 30.0
     branches: Literal["all", "main_and_release"] = "all"
+
+
+class GitHub(Section):
+    token: SecretStr
+    webhook_secret: SecretStr
+    api_url: Text = "https://api.github.com"
+    report_status: bool = True
 
 
 class Zulip(Section):
@@ -254,6 +312,7 @@ class Settings(Section):
     workers: Workers = Field(default_factory=Workers)
     changes: Changes = Field(default_factory=Changes)
     bot: Identity = Field(default_factory=Identity)
+    github: GitHub | None = None
     zulip: Zulip | None = None
     deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
@@ -290,6 +349,7 @@ _MESSAGES = {
     "model_attributes_type": "must be a mapping, got {got}",
     "string_too_short": "must not be empty",
     "too_short": "must not be empty",
+    "string_pattern_mismatch": "must match {pattern}, got {got}",
     "string_too_long": "is too long (at most {max_length} characters)",
     "union_tag_invalid": "kind must be one of {expected_tags}, got '{tag}'",
     "union_tag_not_found": "needs a 'kind' key",

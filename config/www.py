@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
 from typing import Any
 
+import bcrypt
 from buildbot.plugins import util
-from buildbot.www.auth import NoAuth
+from buildbot.www.auth import CustomAuth, NoAuth
+from twisted.cred.credentials import IUsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet import defer, threads
+from twisted.python import log
 
+from config import rest_writes
 from config.settings import Settings
+
+BCRYPT_PREFIXES = (b"$2a$", b"$2b$", b"$2y$")
+
+
+class PasswordAuth(CustomAuth):
+    """Logins checked against ``auth.users``, where a password is plain or a bcrypt hash.
+
+    Buildbot's ``UserPasswordAuth`` compares plain passwords only (and offers Digest
+    authentication, which needs them), and says nothing when a login fails. This checker
+    accepts a bcrypt hash wherever a password may stand, checks it off the reactor thread
+    (bcrypt is slow on purpose), and logs each failed login with the user name only.
+    """
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        self._users = {name: password.encode() for name, password in users.items()}
+        super().__init__()
+
+    def requestAvatarId(self, cred: IUsernamePassword) -> defer.Deferred[bytes]:
+        checked = threads.deferToThread(self.check_credentials, cred.username, cred.password)
+        return checked.addCallback(lambda ok: cred.username if ok else _refuse(cred.username))
+
+    def check_credentials(self, username: bytes, password: bytes) -> bool:
+        stored = self._users.get(username.decode(errors="replace"))
+        if stored is None:
+            return False
+        if stored.startswith(BCRYPT_PREFIXES):
+            try:
+                return bcrypt.checkpw(password, stored)
+            except ValueError:  # a malformed hash matches nothing
+                return False
+        return hmac.compare_digest(password, stored)
+
+
+def _refuse(username: bytes) -> bytes:
+    log.msg(f"web login failed for user {username.decode(errors='replace')!r}")
+    raise UnauthorizedLogin()
 
 
 def auth(settings: Settings) -> tuple[Any, Any]:
@@ -17,12 +61,13 @@ def auth(settings: Settings) -> tuple[Any, Any]:
         allowRules=[util.AnyControlEndpointMatcher(role="admins")],
         roleMatchers=[util.RolesFromUsername(roles=["admins"], usernames=settings.auth.admins)],
     )
-    return (util.UserPasswordAuth(users) if users else NoAuth()), authz
+    return (PasswordAuth(users) if users else NoAuth()), authz
 
 
 def build(settings: Settings) -> dict[str, Any]:
     """The ``www`` section of BuildmasterConfig."""
     master = settings.buildmaster
+    rest_writes.install()
     login, authz = auth(settings)
     return {
         "port": f"tcp:{master.web_port}:interface={master.bind_address}",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from config.local import LocalCluster
-from tests.harness import GitRepo, Master, free_port
+from tests.harness import Crossbar, GitRepo, Master, Postgres, free_port
 
 StartMaster = Callable[..., Master]
 
@@ -69,3 +69,25 @@ def start_master(tmp_path: Path) -> Iterator[StartMaster]:
     finally:
         for cluster in clusters:
             cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the session; each test makes its own database."""
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def crossbar(tmp_path: Path) -> Iterator[Crossbar]:
+    """A crossbar router for Buildbot's wamp message queue."""
+    router = Crossbar(tmp_path / "crossbar")
+    router.start()
+    try:
+        yield router
+    finally:
+        router.stop()

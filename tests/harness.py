@@ -5,9 +5,13 @@ The fixtures in ``tests/conftest.py`` hand these out and always stop what they s
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 from config.local import LocalCluster
 
@@ -198,3 +204,163 @@ class Session:
                 return response.status, json.load(response)
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+
+
+def require(program: str, package: str) -> str:
+    """The path of ``program``; a test that needs a missing one fails in CI, else is skipped."""
+    found = shutil.which(program) or (program if Path(program).is_file() else None)
+    if found:
+        return found
+    reason = f"needs {program} from Debian's {package} package (.ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+class Postgres:
+    """A PostgreSQL server of Debian's packages in its own data directory on a loopback port."""
+
+    def __init__(self) -> None:
+        versions = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2])
+        )
+        self.bin = Path(
+            require(f"{versions[-1]}/pg_ctl" if versions else "pg_ctl", "postgresql")
+        ).parent
+        # Outside pytest's private temporary tree: when we are root, PostgreSQL (which
+        # refuses to run as root) runs as its own user and must reach its directory.
+        self.root = Path(tempfile.mkdtemp(prefix="test-postgres-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.root, "postgres")
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.root / "server.log")  # not a pipe: the server outlives pg_ctl
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def query(self, database: str, sql: str) -> str:
+        """Run one SQL statement with psql and return its unaligned output."""
+        done = subprocess.run(
+            [
+                *self.as_user,
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tA",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return done.stdout.strip()
+
+    def create_database(self, name: str) -> str:
+        """Create a database and return its SQLAlchemy URL."""
+        self._run(
+            str(self.bin / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            name,
+        )
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
+
+
+class Crossbar:
+    """A crossbar router on a loopback port, the message queue joining several masters."""
+
+    REALM = "buildbot"
+
+    def __init__(self, root: Path) -> None:
+        self.program = require(str(Path(".venv-crossbar/bin/crossbar").resolve()), "crossbar")
+        self.root = root
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self) -> None:
+        everything = {"call": True, "register": True, "publish": True, "subscribe": True}
+        config = {
+            "version": 2,
+            "controller": {},
+            "workers": [
+                {
+                    "type": "router",
+                    "realms": [
+                        {
+                            "name": self.REALM,
+                            "roles": [
+                                {
+                                    "name": "anonymous",
+                                    "permissions": [
+                                        {"uri": "", "match": "prefix", "allow": everything}
+                                    ],
+                                }
+                            ],
+                        }
+                    ],
+                    "transports": [
+                        {
+                            "type": "web",
+                            "endpoint": {
+                                "type": "tcp",
+                                "port": self.port,
+                                "interface": "127.0.0.1",
+                            },
+                            "paths": {"ws": {"type": "websocket"}},
+                        }
+                    ],
+                }
+            ],
+        }
+        (self.root / ".crossbar").mkdir(parents=True, exist_ok=True)
+        (self.root / ".crossbar" / "config.json").write_text(json.dumps(config))
+        self.process = subprocess.Popen(
+            [self.program, "start", "--cbdir", str(self.root / ".crossbar")],
+            stdout=(self.root / "crossbar.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def listening() -> bool:
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_for("the crossbar router", listening, timeout=90)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()

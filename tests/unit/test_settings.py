@@ -195,3 +195,32 @@ def test_shipped_settings_files_are_valid() -> None:
     local = yaml.safe_load((root / "config.local.yml").read_text())
     local["workers"]["password"] = "filled in by make run"
     validate(local)
+
+
+@pytest.mark.parametrize(
+    ("buildmaster", "expected"),
+    [
+        (
+            {"db_url": "mysql://bb:secret@db/bb"},
+            'config: buildmaster.db_url: must be a database URL starting sqlite://, postgresql://, postgresql+psycopg2://, got "mysql"',
+        ),
+        (
+            {"mq": {"router_url": "ws://127.0.0.1:8080/ws"}},
+            "config: buildmaster: db_url must name a PostgreSQL server when mq joins masters together",
+        ),
+        (
+            {"roles": ["web"]},
+            "config: buildmaster: roles can leave something out only for a master with mq set",
+        ),
+        (
+            {"roles": ["web", "cooking"]},
+            "config: buildmaster.roles[1]: must be one of 'web', 'schedulers' or 'workers', got \"cooking\"",
+        ),
+        (
+            {"db_url": "postgresql://db/bb", "mq": {"router_url": "http://x"}},
+            'config: buildmaster.mq.router_url: must match ^wss?://, got "http://x"',
+        ),
+    ],
+)
+def test_cluster_settings_mistakes(buildmaster: dict[str, Any], expected: str) -> None:
+    assert message({**GOOD, "buildmaster": buildmaster}) == expected

@@ -1,0 +1,118 @@
+"""The web UI in headless Chromium: an admin logs in and forces a build; a visitor cannot.
+
+Debian's chromium drives the pages through Playwright (never Playwright's own browser
+download). Screenshots go to ``test-output/web-ui/`` (ignored by git) for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+
+from tests.conftest import StartMaster, local_settings
+from tests.harness import SUCCESS, GitRepo, Master
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "web-ui"
+QUICK = [{"name": "checks", "steps": [{"kind": "run", "name": "hello", "command": ["echo", "hi"]}]}]
+
+
+@pytest.fixture
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def master(repo: GitRepo, start_master: StartMaster) -> Master:
+    return start_master(local_settings(repo.url, QUICK))
+
+
+def browser(playwright: Playwright, profile: Path, **options: Any) -> BrowserContext:
+    """Chromium with a fresh profile; ``options`` as for a Playwright browser context."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, **options
+    )
+    context.set_default_timeout(30_000)
+    return context
+
+
+def builder_page(context: BrowserContext, master: Master) -> Page:
+    [builder] = master.get("builders")["builders"]
+    page = context.new_page()
+    page.goto(f"{master.url}#/builders/{builder['builderid']}")
+    expect(page.get_by_role("button", name="Anonymous")).to_be_visible()
+    expect(page.locator(".navbar-brand")).to_have_text("test master")  # buildmaster.title
+    return page
+
+
+def screenshot(page: Page, name: str) -> None:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / name))
+
+
+def test_admin_logs_in_forces_a_build_and_sees_success(
+    master: Master, playwright: Playwright, tmp_path: Path
+) -> None:
+    # Buildbot's login is HTTP basic auth at /auth/login; the browser answers its challenge.
+    admin = browser(
+        playwright,
+        tmp_path / "admin",
+        http_credentials={"username": "admin", "password": "admin-pw"},
+    )
+    try:
+        page = builder_page(admin, master)
+        page.get_by_role("button", name="Anonymous").click()
+        page.get_by_text("Login").click()
+        expect(page.get_by_role("button", name="admin")).to_be_visible()
+
+        page.get_by_role("button", name="Force build").click()
+        page.get_by_label("Reason").fill("from the browser")
+        page.get_by_role("button", name="Start build").click()
+
+        # The UI follows the new build to its page and updates it live.
+        result = page.locator(".bb-build-summary-details .bb-badge-status")
+        expect(result).to_have_text("SUCCESS", timeout=120_000)
+        expect(page.get_by_text("build successful")).to_be_visible()
+        assert "/builds/" in page.url
+        screenshot(page, "admin-forced-build-success.png")
+    finally:
+        admin.close()
+
+    [build] = master.wait_for_builds(1)
+    assert build["results"] == SUCCESS
+    assert master.properties(build["buildid"])["reason"].endswith("from the browser")
+    assert master.properties(build["buildid"])["owner"] == "admin"
+
+
+def test_anonymous_visitor_is_refused_a_force(
+    master: Master, playwright: Playwright, tmp_path: Path
+) -> None:
+    visitor = browser(playwright, tmp_path / "visitor")
+    try:
+        page = builder_page(visitor, master)
+        page.get_by_role("button", name="Force build").click()
+        page.get_by_role("button", name="Start build").click()
+
+        expect(page.get_by_text("you need to have role 'admins'")).to_be_visible()
+        screenshot(page, "anonymous-force-refused.png")
+    finally:
+        visitor.close()
+
+    assert master.get("buildrequests")["buildrequests"] == []

@@ -1,0 +1,81 @@
+"""A small HTTP server on 127.0.0.1 that records every request it gets.
+
+It stands in for the GitHub statuses API and Zulip's webhook in tests: the master under
+test is pointed at :attr:`RecordingServer.url`, and the test reads :attr:`requests`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+class RecordingServer:
+    """Answers every request with ``status`` and a JSON body, and keeps a copy of it."""
+
+    def __init__(self, status: int = 201) -> None:
+        self.status = status
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def recorded(self) -> list[Request]:
+        with self._lock:
+            return list(self.requests)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body: Any = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                parts = urlsplit(self.path)
+                with recorder._lock:
+                    recorder.requests.append(
+                        Request("POST", parts.path, parse_qs(parts.query), dict(self.headers), body)
+                    )
+                answer = json.dumps({"result": "ok" if recorder.status < 400 else "error"})
+                self.send_response(recorder.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer.encode())
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the test reads the records instead."""
+
+        return Handler
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

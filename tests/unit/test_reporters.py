@@ -1,0 +1,112 @@
+"""Which reporters the settings give, and what they tell GitHub and Zulip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from buildbot.plugins import util
+from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, SUCCESS, WARNINGS
+from buildbot.reporters.generators.build import BuildStartEndStatusGenerator
+from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
+
+from config import reporters
+from config.settings import SettingsError, validate
+from tests.unit.test_settings import GOOD
+
+GITHUB = {"token": "t", "webhook_secret": "s"}
+ZULIP = {"site": "https://zulip.example.com", "bot_email": "bot@example.com", "api_key": "k"}
+
+
+def made(**sections: Any) -> list[Any]:
+    return reporters.build(validate({**GOOD, **sections}))
+
+
+def test_no_sections_no_reporters() -> None:
+    assert made() == []
+
+
+def test_github_section_gives_commit_statuses_with_pending() -> None:
+    [status] = made(github=GITHUB)
+
+    options = status._config_kwargs
+    assert isinstance(status, reporters.CommitStatusPush)
+    # Explicit generators drop Buildbot's default pending one; ours lists it again.
+    assert {type(g) for g in options["generators"]} == {
+        BuildRequestGenerator,
+        BuildStartEndStatusGenerator,
+    }
+    assert repr(options["token"]) == repr(util.Secret("github.token"))
+    assert options["baseURL"] == "https://api.github.com"
+
+
+def test_report_status_false_gives_no_commit_statuses() -> None:
+    assert made(github={**GITHUB, "report_status": False}) == []
+
+
+def test_zulip_section_gives_zulip_results_only() -> None:
+    [zulip] = made(zulip=ZULIP)
+
+    assert isinstance(zulip, reporters.ZulipResults)
+    assert [g.wanted_event_keys for g in zulip._generators()] == [[("builds", None, "finished")]]
+    assert repr(zulip._config_kwargs["token"]) == repr(util.Secret("zulip.api_key"))
+
+
+def test_github_defaults() -> None:
+    github = validate({**GOOD, "github": GITHUB}).github
+    assert github is not None
+    assert (github.api_url, github.report_status) == ("https://api.github.com", True)
+    assert validate({**GOOD, "zulip": ZULIP}).zulip.stream == "buildbot"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"github": {"token": "t"}}, "config: github.webhook_secret: required key is missing"),
+        (
+            {"github": {**GITHUB, "report_status": "no"}},
+            "config: github.report_status: must be true or false",
+        ),
+        ({"zulip": {**ZULIP, "api_key": None}}, "config: zulip.api_key:"),
+        ({"zulip": {**ZULIP, "channel": "x"}}, "config: zulip.channel: unknown key"),
+    ],
+)
+def test_bad_sections_name_the_key(section: dict[str, Any], expected: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate({**GOOD, **section})
+    assert str(raised.value).startswith(expected)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("repository", "slug"),
+    [
+        ("https://github.com/ClusterHQ/flocker", ("ClusterHQ", "flocker")),
+        ("https://github.com/ClusterHQ/flocker.git", ("ClusterHQ", "flocker")),
+        ("git@github.com:ClusterHQ/flocker.git", ("ClusterHQ", "flocker")),
+        ("ssh://git@ghe.example.com:2222/team/tool/", ("team", "tool")),
+        ("/srv/mirrors/ClusterHQ/flocker.git", ("ClusterHQ", "flocker")),
+        ("/flocker.git", (None, None)),
+        ("flocker", (None, None)),
+        ("", (None, None)),
+    ],
+)
+def test_repository_slug(repository: str, slug: tuple[str | None, str | None]) -> None:
+    assert reporters.repository_slug(repository) == slug
+
+
+@pytest.mark.parametrize(
+    ("build", "text"),
+    [
+        ({"complete": False}, "Waiting for a worker."),
+        ({"complete": False, "started_at": "then"}, "Build started."),
+        ({"complete": True, "results": SUCCESS}, "Build succeeded."),
+        ({"complete": True, "results": WARNINGS}, "Build succeeded with warnings."),
+        ({"complete": True, "results": FAILURE}, "Build failed."),
+        ({"complete": True, "results": EXCEPTION}, "Build errored."),
+        ({"complete": True, "results": CANCELLED}, "Build cancelled."),
+    ],
+)
+def test_descriptions(build: dict[str, Any], text: str) -> None:
+    assert reporters.describe(build) == text
+    assert len(text) <= 140  # GitHub's limit for a status description
