@@ -1,8 +1,9 @@
 """fabfile.py for real: `fab` over a private sshd drives a real dockerd on this machine.
 
 One scenario, in the order an operator lives it: start a master, build on it, refuse to
-update under a running build, update to a new image keeping the data volume, survive an
-update to a broken image by rolling back, restart, read status and logs, announce. The
+update under a running build, force the update to a new image keeping the data volume,
+survive an update to a broken image by rolling back, restart, read status and logs,
+announce. The
 announcements land in a fake Zulip.
 """
 
@@ -73,10 +74,21 @@ class Deployment:
         )
         assert status == 200, answer
 
-    def stop_build(self, buildid: int) -> None:
+    def quiesce(self) -> None:
+        """Stop every build and cancel every request (a build cut off by an update may be
+        retried by the new master), until the master is idle."""
         admin = Session.login(self.master.url, "admin", "admin-pw")
-        status, answer = admin.control(f"builds/{buildid}", "stop", reason="test over")
-        assert status == 200, answer
+
+        def idle() -> bool:
+            running = self.master.builds(complete="false")
+            pending = self.master.get("buildrequests", complete="false")["buildrequests"]
+            for build in running:
+                admin.control(f"builds/{build['buildid']}", "stop", reason="test over")
+            for request in pending:
+                admin.control(f"buildrequests/{request['buildrequestid']}", "cancel")
+            return not running and not pending
+
+        wait_for("the master to become idle", idle, timeout=120)
 
 
 def _output(done: subprocess.CompletedProcess[str]) -> str:
@@ -204,13 +216,13 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         assert deployment.image() == f"{images.repository}:{images.commit}"
         assert fake_zulip.messages == []
 
-        deployment.stop_build(running["buildid"])
-        master.wait_idle()
-
-        # update to a new image: announced before and after, the data volume kept.
-        done = deployment.fab("update", f"--tag={images.changed}")
+        # update --force goes ahead all the same (the running build is cut off), announced
+        # before and after, and the data volume is kept.
+        done = deployment.fab("update", f"--tag={images.changed}", "--force")
         assert done.returncode == 0, _output(done)
         assert deployment.image() == f"{images.repository}:{images.changed}"
+        cut_off = master.get(f"builds/{running['buildid']}")["builds"][0]
+        assert cut_off["complete"] and cut_off["results"] != SUCCESS
         history = {b["buildid"]: b["results"] for b in master.builds(complete="true")}
         assert history[finished["buildid"]] == SUCCESS
         assert len(fake_zulip.messages) == 2
@@ -223,6 +235,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         }
         assert "goes down for a few minutes" in down.fields["content"]
         assert f"now running {images.repository}:{images.changed}" in back.fields["content"]
+        deployment.quiesce()
 
         # update to an image that never comes up: back on the previous one, data intact.
         done = deployment.fab("update", f"--tag={images.broken}")
