@@ -303,45 +303,41 @@ def test_fab_start_can_hand_the_settings_over_as_an_environment_variable(
         deployment.remove()
 
 
-def test_update_without_a_host_names_the_way_to_give_one(tmp_path: Path) -> None:
+def _fab_with_settings(
+    tmp_path: Path, settings: dict[str, Any], *arguments: str
+) -> subprocess.CompletedProcess[str]:
+    """Run fab with a settings file holding ``settings``; ``{config}`` in an argument names it."""
     config = tmp_path / "config.yml"
-    config.write_text(json.dumps(local_settings("/nonexistent", [QUICK])))
-    done = subprocess.run(
-        [str(FAB), "update", f"--config-file={config}"],
+    config.write_text(yaml.safe_dump(settings))
+    return subprocess.run(
+        [str(FAB), *(a.format(config=config) for a in arguments)],
         cwd=CHECKOUT,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_update_without_a_host_names_the_way_to_give_one(tmp_path: Path) -> None:
+    settings = local_settings("/nonexistent", [QUICK])
+    done = _fab_with_settings(tmp_path, settings, "update", "--config-file={config}")
     assert done.returncode == 2
     assert "no host: give one with fab -H user@host or as deploy.host" in done.stderr
 
 
 def test_announce_without_a_zulip_section_says_so(tmp_path: Path) -> None:
-    config = tmp_path / "config.yml"
-    config.write_text(json.dumps(local_settings("/nonexistent", [QUICK])))
-    done = subprocess.run(
-        [str(FAB), "announce", "--message=hello", f"--config-file={config}"],
-        cwd=CHECKOUT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    settings = local_settings("/nonexistent", [QUICK])
+    done = _fab_with_settings(
+        tmp_path, settings, "announce", "--message=hello", "--config-file={config}"
     )
     assert done.returncode == 1
     assert "no zulip section in the settings: nothing announced" in done.stderr
 
 
 def test_fab_refuses_an_invalid_settings_file_with_its_one_line_error(tmp_path: Path) -> None:
-    config = tmp_path / "config.yml"
-    config.write_text(
-        yaml.safe_dump(local_settings("/nonexistent", [QUICK], deploy={"settings_via": "ftp"}))
-    )
-    done = subprocess.run(
-        [str(FAB), "-H", "nobody@127.0.0.1:1", "update", f"--config-file={config}"],
-        cwd=CHECKOUT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    settings = local_settings("/nonexistent", [QUICK], deploy={"settings_via": "ftp"})
+    done = _fab_with_settings(
+        tmp_path, settings, "-H", "nobody@127.0.0.1:1", "update", "--config-file={config}"
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
