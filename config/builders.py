@@ -1,7 +1,8 @@
 """Builders made from the project recipes in the settings.
 
 A recipe is data: an ordered list of steps of a few kinds, each mapped here onto the
-Buildbot step class that shows its results best in the UI.
+Buildbot step class that shows its results best in the UI. Every build first checks out
+the pushed commit and runs MergeForward, so recipes test the push merged into its base.
 """
 
 from __future__ import annotations
@@ -9,22 +10,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from buildbot.locks import WorkerLock
 from buildbot.plugins import steps, util
 from buildbot.process.buildstep import BuildStep
 
 from config import workers
-from config.settings import Builder, LintStep, Project, RunStep, Settings, TestStep
+from config.settings import (
+    Builder,
+    CommandOptions,
+    DocsStep,
+    Identity,
+    LintStep,
+    Project,
+    RunStep,
+    Settings,
+    StepOptions,
+    TestStep,
+    UploadStep,
+)
+from config.steps import Lint, MergeForward, Pytest
 
 
-def _common(step: RunStep) -> dict[str, Any]:
+def _options(step: StepOptions) -> dict[str, Any]:
     """The arguments every recipe step kind shares."""
-    options: dict[str, Any] = {
-        "command": step.command,
-        "env": step.env,
-        "timeout": step.timeout,
-        "haltOnFailure": step.halt_on_failure,
-        "flunkOnFailure": True,
-    }
+    options: dict[str, Any] = {"haltOnFailure": step.halt_on_failure, "flunkOnFailure": True}
     if step.name:
         options["name"] = step.name
     if step.workdir:
@@ -32,22 +41,62 @@ def _common(step: RunStep) -> dict[str, Any]:
     return options
 
 
+def _command_options(step: CommandOptions) -> dict[str, Any]:
+    return {**_options(step), "env": step.env, "timeout": step.timeout}
+
+
 def run_step(step: RunStep) -> BuildStep:
-    return steps.ShellCommand(**_common(step))
+    return steps.ShellCommand(command=step.command, **_command_options(step))
 
 
 def test_step(step: TestStep) -> BuildStep:
-    return steps.ShellCommand(**{"name": "test", **_common(step)})
+    options = {"name": "test", **_command_options(step)}
+    if step.runner == "trial":
+        # Trial puts its reporter option after the program, then the rest.
+        program, *arguments = step.command
+        return steps.Trial(trial=program, tests=arguments, testpath=None, **options)
+    return Pytest(command=step.command, **options)
 
 
 def lint_step(step: LintStep) -> BuildStep:
-    return steps.WarningCountingShellCommand(**{"name": "lint", **_common(step)})
+    return Lint(
+        command=step.command,
+        warningPattern=step.warning_pattern,
+        **{"name": "lint", **_command_options(step)},
+    )
+
+
+def docs_step(step: DocsStep) -> BuildStep:
+    return steps.Sphinx(
+        sphinx=step.sphinx,
+        sphinx_sourcedir=step.sourcedir,
+        sphinx_builddir=step.builddir,
+        sphinx_builder=step.builder,
+        strict_warnings=step.strict,
+        **{"name": "docs", **_command_options(step)},
+    )
+
+
+def upload_step(step: UploadStep) -> BuildStep:
+    """The directory goes to ``artifacts/<builder>/<build number>/<name>`` on the master."""
+    name = step.name or "upload"
+    where = f"%(prop:buildername)s/%(prop:buildnumber)s/{name}"
+    url = util.Interpolate(step.url.rstrip("/") + f"/{where}/") if step.url else None
+    return steps.DirectoryUpload(
+        workersrc=step.source,
+        masterdest=util.Interpolate(f"artifacts/{where}"),
+        url=url,
+        urlText=name,
+        **{"name": name, **_options(step)},
+    )
 
 
 RECIPE_STEPS: dict[str, Callable[[Any], BuildStep]] = {
     "run": run_step,
     "test": test_step,
     "lint": lint_step,
+    "docs": docs_step,
+    "upload": upload_step,
 }
 
 
@@ -62,9 +111,16 @@ def checkout(project: Project) -> BuildStep:
     )
 
 
-def factory(project: Project, builder: Builder) -> util.BuildFactory:
+def factory(project: Project, builder: Builder, bot: Identity) -> util.BuildFactory:
     recipe = [RECIPE_STEPS[step.kind](step) for step in builder.steps]
-    return util.BuildFactory([checkout(project), *recipe])
+    return util.BuildFactory([checkout(project), MergeForward(project, bot), *recipe])
+
+
+def locks(builder: Builder) -> list[Any]:
+    """A named worker lock taken exclusively: builders sharing it never share a worker."""
+    if builder.lock is None:
+        return []
+    return [WorkerLock(builder.lock, maxCount=1).access("exclusive")]
 
 
 def projects(settings: Settings) -> list[util.Project]:
@@ -79,8 +135,9 @@ def build(settings: Settings) -> list[util.BuilderConfig]:
         util.BuilderConfig(
             name=builder.name,
             workernames=names,
-            factory=factory(project, builder),
+            factory=factory(project, builder, settings.bot),
             project=project.name,
+            locks=locks(builder),
         )
         for project in settings.projects
         for builder in project.builders

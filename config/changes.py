@@ -1,11 +1,26 @@
-"""Where changes come from: a GitPoller per project (staging and local)."""
+"""Where changes come from: GitHub push webhooks (production) or a GitPoller (staging, local)."""
 
 from __future__ import annotations
 
+import hmac
+import json
+from collections.abc import Generator
+from functools import partial
+from hashlib import sha256
+from typing import Any
+
 from buildbot.changes.base import ChangeSource
-from buildbot.plugins import changes
+from buildbot.plugins import changes, util
+from buildbot.process.properties import Properties
+from buildbot.www.hooks.github import GitHubEventHandler
+from twisted.internet import defer
+from twisted.python import log
+from twisted.web.server import Request
 
 from config.settings import Project, Settings
+
+SIGNATURE_HEADER = b"X-Hub-Signature-256"
+EVENTS = ("push", "ping")
 
 
 def poller(project: Project, interval: float) -> ChangeSource:
@@ -24,7 +39,100 @@ def poller(project: Project, interval: float) -> ChangeSource:
 
 
 def build(settings: Settings) -> list[ChangeSource]:
-    """The change sources for ``changes.kind``."""
+    """The change sources for ``changes.kind`` (webhooks need none: see hook_dialects)."""
     if settings.changes.kind != "poll":
         return []
     return [poller(project, settings.changes.interval) for project in settings.projects]
+
+
+def repository_key(url: str) -> str:
+    """``owner/name`` of a repository, whichever way its URL is written.
+
+    ``https://github.com/Owner/Name.git``, ``git@github.com:Owner/Name`` and GitHub's
+    ``full_name`` ``Owner/Name`` all give ``owner/name``.
+    """
+    path = url.rstrip("/").removesuffix(".git").replace(":", "/")
+    return "/".join(path.split("/")[-2:]).lower()
+
+
+class SignedPushHandler(GitHubEventHandler):
+    """Buildbot's GitHub hook, mended and narrowed for our use.
+
+    Buildbot 4.3 checks only the SHA-1 ``X-Hub-Signature``; GitHub's documented signature
+    is the SHA-256 ``X-Hub-Signature-256``, which this checks instead, always. Only push
+    and ping events are accepted (pull request events would make Buildbot call GitHub's
+    API, and pushes already build every branch). Changes carry our project's name rather
+    than GitHub's ``owner/name``; pushes to repositories no project builds are dropped.
+    """
+
+    def __init__(self, secret: Any, strict: bool, *, projects: dict[str, str], **kwargs: Any):
+        super().__init__(secret, strict, **kwargs)
+        self.projects = projects
+
+    def process(self, request: Request) -> defer.Deferred[tuple[list[dict[str, Any]], str]]:
+        event = (request.getHeader(b"X-GitHub-Event") or b"").decode(errors="replace")
+        if event not in EVENTS:
+            return defer.fail(ValueError(f"Unsupported event: {event or '(none)'}"))
+        result: defer.Deferred[tuple[list[dict[str, Any]], str]] = super().process(request)
+        return result
+
+    @defer.inlineCallbacks
+    def _get_payload(self, request: Request) -> Generator[Any, Any, dict[str, Any]]:
+        assert request.content is not None
+        body = request.content.read()
+        signature = (request.getHeader(SIGNATURE_HEADER) or b"").decode(errors="replace")
+        if not signature.startswith("sha256="):
+            raise ValueError("Request has no X-Hub-Signature-256 signature")
+        properties = Properties()
+        properties.master = self.master
+        secret = yield properties.render(self._secret)
+        expected = hmac.new(secret.encode(), body, sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature.removeprefix("sha256=")):
+            raise ValueError("Hash mismatch")
+
+        content_type = request.getHeader(b"Content-Type")
+        if content_type == b"application/json":
+            text = body
+        elif content_type == b"application/x-www-form-urlencoded":
+            text = (request.args.get(b"payload") or [b""])[0]
+        else:
+            raise ValueError(f"Unknown content type: {content_type!r}")
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            raise ValueError("Payload is not JSON") from None
+        if not isinstance(payload, dict):
+            raise ValueError("Payload is not a JSON object")
+        return payload
+
+    def handle_push(self, payload: dict[str, Any], event: str) -> tuple[list[dict[str, Any]], str]:
+        try:
+            key = repository_key(payload["repository"]["full_name"])
+        except (KeyError, TypeError):
+            raise ValueError("Push payload names no repository") from None
+        project = self.projects.get(key)
+        if project is None:
+            log.msg(f"GitHub push to {key}: no project builds it, ignored")
+            return [], "git"
+        try:
+            found, vcs = super().handle_push(payload, event)
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError("Push payload is incomplete") from None
+        for change in found:
+            change["project"] = project
+        return found, vcs
+
+
+def hook_dialects(settings: Settings) -> dict[str, Any]:
+    """The www ``change_hook_dialects``: ``/change_hook/github`` when changes come by webhook."""
+    if settings.changes.kind != "github" or settings.github is None:
+        return {}
+    projects = {repository_key(p.repository): p.name for p in settings.projects}
+    return {
+        "github": {
+            "class": partial(SignedPushHandler, projects=projects),
+            "secret": util.Secret("github.webhook_secret"),
+            "strict": True,
+            "github_api_endpoint": settings.github.api_url,
+        }
+    }

@@ -100,6 +100,8 @@ class LocalCluster:
                 check=True,
                 env=self._env({ENV_JSON: json.dumps(self.settings)}),
             )
+        if settings.workers.kind != "local":
+            return  # the master starts its latent workers itself
         password = settings.workers.password
         assert password is not None, "local workers always have a password (settings check)"
         for name in worker_names(settings):
@@ -145,9 +147,10 @@ class LocalCluster:
         )
 
     def start_workers(self) -> None:
-        """Start the workers, where this master plays the workers' role."""
+        """Start the workers, where this master plays the workers' role with local ones
+        (EC2 workers are started by the master itself)."""
         settings = validate(self.settings)
-        if "workers" in settings.buildmaster.roles:
+        if settings.workers.kind == "local" and "workers" in settings.buildmaster.roles:
             for name in worker_names(settings):
                 self.start_worker(name)
 

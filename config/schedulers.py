@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from buildbot.plugins import schedulers, util
 from buildbot.schedulers.base import BaseScheduler
 
 from config.settings import Project, Settings
+from config.steps import VERSION_TAG
 
 
-def on_push(project: Project, tree_stable_timer: float) -> BaseScheduler:
-    """Builds every branch of the project once its pushes have settled for the timer."""
+def main_or_release(project: Project) -> Callable[[str | None], bool]:
+    """Whether a pushed branch or tag is ``merge_into``, a release branch or a version tag."""
+
+    def wanted(branch: str | None) -> bool:
+        if not branch:
+            return False
+        return (
+            branch == project.merge_into
+            or branch.startswith(project.release_prefix)
+            or VERSION_TAG.match(branch) is not None
+        )
+
+    return wanted
+
+
+def push_filter(project: Project, branches: str) -> util.ChangeFilter:
+    """The project's changes that build on push: every branch, or (``main_and_release``)
+    only the main and release ones, the original's answer to long queues."""
+    wanted = main_or_release(project) if branches == "main_and_release" else None
+    return util.ChangeFilter(project=project.name, branch_fn=wanted)
+
+
+def on_push(project: Project, settings: Settings) -> BaseScheduler:
+    """Builds pushed branches once their pushes have settled for the timer.
+
+    A forced build still builds any branch.
+    """
     return schedulers.AnyBranchScheduler(
         name=f"{project.name}-push",
-        change_filter=util.ChangeFilter(project=project.name),
-        treeStableTimer=tree_stable_timer or None,
+        change_filter=push_filter(project, settings.changes.branches),
+        treeStableTimer=settings.tree_stable_timer or None,
         builderNames=[b.name for b in project.builders],
     )
 
@@ -44,5 +72,5 @@ def build(settings: Settings) -> list[BaseScheduler]:
     """Both schedulers for every project."""
     found: list[BaseScheduler] = []
     for project in settings.projects:
-        found += [on_push(project, settings.tree_stable_timer), forced(project)]
+        found += [on_push(project, settings), forced(project)]
     return found

@@ -217,6 +217,51 @@ class Workers(Section):
         return self
 
 
+def _ami_owner(value: str) -> str:
+    if not (value.isdigit() and len(value) == 12) and value not in ("self", "amazon"):
+        raise PydanticCustomError(
+            "ami_owner",
+            "must be a 12-digit AWS account id, 'self' or 'amazon', got {got}",
+            {"got": _show(value)},
+        )
+    return value
+
+
+AmiOwner = Annotated[str, AfterValidator(_ami_owner)]
+
+
+class Aws(Section):
+    """Where and how the EC2 spot workers start (used when workers.kind is 'ec2')."""
+
+    region: Text
+    access_key_id: SecretStr
+    secret_access_key: SecretStr
+    endpoint_url: Text | None = None
+    ami_name: Name = "fedora-buildslave-base"
+    ami_owners: Annotated[list[AmiOwner], Field(min_length=1)] = Field(
+        default_factory=lambda: ["self"]
+    )
+    ami_production_only: bool = True
+    instance_type: Text = "c5.large"
+    max_spot_price: PositiveNumber
+    keypair: Text
+    security_group: Text | None = None
+    subnet_id: Text | None = None
+    build_wait_timeout: Seconds = 3000.0
+    start_timeout: Seconds = 600.0
+    connect_timeout: Seconds = 900.0
+    api_attempts: Count = 8
+    wheelhouse_url: Text | None = None
+
+    @model_validator(mode="after")
+    def _group_or_subnet(self) -> Aws:
+        if self.security_group is None and self.subnet_id is None:
+            raise PydanticCustomError(
+                "network", "security_group or subnet_id is required (where instances run)"
+            )
+        return self
+
+
 class Changes(Section):
     kind: Literal["github", "poll"] = "poll"
     interval: PositiveNumber = 30.0
@@ -258,39 +303,79 @@ class Identity(Section):
     email: Text = "buildbot@localhost"
 
 
-class RunStep(Section):
-    """A shell command; the step fails when the command does."""
+class StepOptions(Section):
+    """What every recipe step has: its name in the UI, where it runs, whether it halts."""
 
-    kind: Literal["run"]
     name: Name | None = None
-    command: Command
-    env: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
     workdir: Text | None = None
-    timeout: PositiveNumber = 1200.0
     halt_on_failure: bool = True
 
 
+class CommandOptions(StepOptions):
+    """What every step that runs a command has."""
+
+    env: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
+    timeout: PositiveNumber = 1200.0
+
+
+class RunStep(CommandOptions):
+    """A shell command; the step fails when the command does."""
+
+    kind: Literal["run"]
+    command: Command
+
+
 class TestStep(RunStep):
-    """Runs tests and shows their pass/fail counts."""
+    """Runs tests and shows their pass/fail counts.
+
+    For ``trial`` the command is the trial program followed by its arguments.
+    """
 
     kind: Literal["test"]  # type: ignore[assignment]
     runner: Literal["pytest", "trial"] = "pytest"
 
 
 class LintStep(RunStep):
-    """Runs a linter and counts its warnings."""
+    """Runs a linter and counts its warnings: output lines matching ``warning_pattern``."""
 
     kind: Literal["lint"]  # type: ignore[assignment]
     halt_on_failure: bool = False
+    # ``path:line:`` is how flake8, ruff (concise), mypy and pylint (parseable) report.
+    warning_pattern: Text = r"^\S+:\d+:"
 
 
-Step = Annotated[RunStep | TestStep | LintStep, Field(discriminator="kind")]
-STEP_KINDS = ("run", "test", "lint")
+class DocsStep(CommandOptions):
+    """Builds Sphinx documentation and counts its warnings."""
+
+    kind: Literal["docs"]
+    sphinx: Command = ["sphinx-build"]
+    sourcedir: Text = "docs"
+    builddir: Text = "docs/_build/html"
+    builder: Text = "html"
+    strict: bool = False
+
+
+class UploadStep(StepOptions):
+    """Copies a directory of the worker's tree to the master and links it from the build.
+
+    It lands in ``artifacts/<builder>/<build number>/<name>`` below the master's
+    directory; ``url`` is where that ``artifacts/`` directory is published.
+    """
+
+    kind: Literal["upload"]
+    source: Text
+    url: Text | None = None
+
+
+Step = Annotated[RunStep | TestStep | LintStep | DocsStep | UploadStep, Field(discriminator="kind")]
+STEP_KINDS = ("run", "test", "lint", "docs", "upload")
 
 
 class Builder(Section):
     name: Name
     steps: Annotated[list[Step], Field(min_length=1)]
+    # Builders naming the same lock never run at the same time on one worker.
+    lock: Name | None = None
 
 
 class Project(Section):
@@ -314,14 +399,25 @@ class Settings(Section):
     bot: Identity = Field(default_factory=Identity)
     github: GitHub | None = None
     zulip: Zulip | None = None
+    aws: Aws | None = None
     deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
     projects: Annotated[list[Project], Field(min_length=1)]
 
     @model_validator(mode="after")
+    def _webhook_needs_github(self) -> Settings:
+        if self.changes.kind == "github" and self.github is None:
+            raise PydanticCustomError(
+                "github", "github (its webhook_secret) is required when changes.kind is 'github'"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _names_unique(self) -> Settings:
         _require_unique("project", [p.name for p in self.projects])
         _require_unique("builder", [b.name for p in self.projects for b in p.builders])
+        if self.workers.kind == "ec2" and self.aws is None:
+            raise PydanticCustomError("aws", "aws: required key is missing (workers.kind is 'ec2')")
         return self
 
 

@@ -14,7 +14,7 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, threads
 from twisted.python import log
 
-from config import rest_writes
+from config import changes, rest_writes
 from config.settings import Settings
 
 BCRYPT_PREFIXES = (b"$2a$", b"$2b$", b"$2y$")
@@ -74,5 +74,5 @@ def build(settings: Settings) -> dict[str, Any]:
         "plugins": {"waterfall_view": {}, "console_view": {}, "grid_view": {}},
         "auth": login,
         "authz": authz,
-        "change_hook_dialects": {},
+        "change_hook_dialects": changes.hook_dialects(settings),
     }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from config.local import LocalCluster
-from tests.harness import Crossbar, GitRepo, Master, Postgres, free_port
+from tests.harness import Crossbar, GitRepo, Master, Moto, Postgres, free_port
 
 StartMaster = Callable[..., Master]
 
@@ -82,6 +82,15 @@ def postgres() -> Iterator[Postgres]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def moto_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    server = Moto.start(tmp_path_factory.mktemp("moto") / "moto_server.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def crossbar(tmp_path: Path) -> Iterator[Crossbar]:
     """A crossbar router for Buildbot's wamp message queue."""
@@ -91,3 +100,10 @@ def crossbar(tmp_path: Path) -> Iterator[Crossbar]:
         yield router
     finally:
         router.stop()
+
+
+@pytest.fixture
+def moto(moto_session: Moto) -> Moto:
+    """A running moto_server, emptied for this test."""
+    moto_session.reset()
+    return moto_session

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -21,6 +22,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3
 import pytest
 
 from config.local import LocalCluster
@@ -236,58 +238,38 @@ class Postgres:
         if self.as_user:
             shutil.chown(self.root, "postgres")
 
-    def _run(self, *command: str) -> None:
-        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
+    def _run(self, program: str, *args: str) -> str:
+        """Run one of the server's programs as its user; return what it printed."""
+        done = subprocess.run(
+            [*self.as_user, str(self.bin / program), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.stdout.strip()
+
+    def _client(self, program: str, *args: str) -> str:
+        """Run a client program against the server as its superuser."""
+        return self._run(program, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *args)
 
     def start(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
         log = str(self.root / "server.log")  # not a pipe: the server outlives pg_ctl
-        self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start"
-        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
 
     def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def query(self, database: str, sql: str) -> str:
         """Run one SQL statement with psql and return its unaligned output."""
-        done = subprocess.run(
-            [
-                *self.as_user,
-                str(self.bin / "psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-tA",
-                "-c",
-                sql,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return done.stdout.strip()
+        return self._client("psql", "-d", database, "-tA", "-c", sql)
 
     def create_database(self, name: str) -> str:
         """Create a database and return its SQLAlchemy URL."""
-        self._run(
-            str(self.bin / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            name,
-        )
+        self._client("createdb", name)
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
 
@@ -364,3 +346,73 @@ class Crossbar:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
+
+
+# --- AWS: a real moto_server on loopback --------------------------------------------------
+
+MOTO_REGION = "us-west-2"
+MOTO_AMIS = Path(__file__).resolve().parent / "moto_amis.json"
+
+
+@dataclass
+class Moto:
+    """A ``moto_server`` process on 127.0.0.1 (our AWS), and clients for it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    @classmethod
+    def start(cls, log: Path) -> Moto:
+        """Start moto_server with the images of ``tests/moto_amis.json`` in every region."""
+        port = free_port()
+        env = {**os.environ, "MOTO_AMIS_PATH": str(MOTO_AMIS)}
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "moto_server"),
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        moto = cls(process, f"http://127.0.0.1:{port}")
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"moto_server exited: {log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{moto.url}/moto-api/", timeout=2):
+                    return True
+            except (urllib.error.URLError, OSError):
+                return False
+
+        wait_for("moto_server", answers, timeout=60)
+        return moto
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def reset(self) -> None:
+        """Forget every resource (images come back from moto_amis.json)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=MOTO_REGION,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from config.local import MASTER_CFG
+from tests.unit.test_ec2_config import AWS as EC2_AWS
 from tests.unit.test_settings import GOOD
 
 BIN = Path(sys.executable).parent
@@ -59,3 +61,22 @@ def test_good_settings_pass(master_dir: Path) -> None:
     done = checkconfig(master_dir, BUILDBOT_CONFIG=json.dumps(GOOD))
     assert done.returncode == 0, done.stderr
     assert "Config file is good!" in done.stdout
+
+
+def test_ec2_settings_pass_without_calling_aws(master_dir: Path) -> None:
+    # The EC2 endpoint is a socket that nobody answers: any AWS call would connect to it.
+    with socket.socket() as endpoint:
+        endpoint.bind(("127.0.0.1", 0))
+        endpoint.listen(8)
+        endpoint.setblocking(False)
+        url = f"http://127.0.0.1:{endpoint.getsockname()[1]}"
+        document = {
+            **GOOD,
+            "workers": {"kind": "ec2", "count": 3},
+            "aws": {**EC2_AWS, "endpoint_url": url},
+        }
+        done = checkconfig(master_dir, BUILDBOT_CONFIG=json.dumps(document))
+        assert done.returncode == 0, done.stderr
+        assert "Config file is good!" in done.stdout
+        with pytest.raises(BlockingIOError):
+            endpoint.accept()

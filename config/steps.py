@@ -1,0 +1,197 @@
+"""Our own build steps: the merge against master, and pytest with counts.
+
+Both are new-style Buildbot steps (``run()`` issuing remote shell commands), so the web UI
+shows each git or test command in the step's log and the outcome in its summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from buildbot.plugins import steps
+from buildbot.process import buildstep, logobserver
+from buildbot.process.results import FAILURE, SUCCESS, statusToString
+from twisted.internet import defer
+
+from config.settings import Identity, Project
+
+# Version tags build as releases: 1.2.3, 1.2.3rc1, 1.2.3.dev4, 1.2.3.post1 ...
+VERSION_TAG = re.compile(r"^\d+(\.\d+)+((a|b|rc|\.?dev|\.?post)\d+)*$")
+MAINTENANCE_PREFIX = "release-maintenance/"
+# The tree of no files: the lint base of a first commit, against which everything is new.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What MergeForward does for one branch.
+
+    ``main``: the branch merged into; nothing is merged and the base is the previous commit.
+    ``release``: a release branch or tag; nothing is merged, the base is the merge base
+    with ``target``. ``merge``: ``target`` is merged in, and the base is the merge base.
+    """
+
+    kind: Literal["main", "release", "merge"]
+    target: str
+
+
+def plan(branch: str | None, project: Project, *, is_tag: bool = False) -> Plan:
+    """The MergeForward case for a build of ``branch`` (a branch or tag name)."""
+    main = project.merge_into
+    if not branch or branch == main:
+        return Plan("main", main)
+    if is_tag or branch.startswith(project.release_prefix) or VERSION_TAG.match(branch):
+        return Plan("release", main)
+    if branch.startswith(MAINTENANCE_PREFIX):
+        series = branch[len(MAINTENANCE_PREFIX) :].split("/")[0]
+        if series:
+            return Plan("merge", project.release_prefix + series)
+    return Plan("merge", main)
+
+
+class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
+    """Turns the checked-out push into what should be tested: usually its merge into master.
+
+    Sets ``merge_base`` (and ``lint_revision``, the original's name for it: the commit
+    linters diff against) and, after a merge, ``merged_revision``. A merge commit is made as
+    the bot, dated like the pushed commit, so the same push always gives the same merge id.
+    A conflict fails the build here, naming the conflicting files.
+    """
+
+    name = "merge-forward"
+    description = "merging"
+    descriptionDone = "merge"
+    haltOnFailure = True
+    flunkOnFailure = True
+
+    def __init__(self, project: Project, bot: Identity, **kwargs: Any) -> None:
+        self.project = project
+        self.bot = bot
+        kwargs = self.setupShellMixin(kwargs, prohibitArgs=["command"])
+        super().__init__(**kwargs)
+
+    def _is_tag(self) -> bool:
+        return any(change.category == "tag" for change in self.build.allChanges())
+
+    @defer.inlineCallbacks
+    def _git(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> Generator[Any, Any, tuple[int, str]]:
+        """Run ``git args`` in the build's tree; returns its exit code and output."""
+        cmd = yield self.makeRemoteShellCommand(
+            command=["git", *args], collectStdout=True, env=env or {}
+        )
+        yield self.runCommand(cmd)
+        return cmd.rc, cmd.stdout.strip()
+
+    def _set_base(self, base: str) -> None:
+        self.setProperty("merge_base", base, self.name)
+        self.setProperty("lint_revision", base, self.name)
+
+    def _fail(self, summary: str) -> Any:
+        self.descriptionDone = summary
+        return FAILURE
+
+    @defer.inlineCallbacks
+    def run(self) -> Generator[Any, Any, Any]:
+        branch = self.getProperty("branch")
+        todo = plan(branch, self.project, is_tag=self._is_tag())
+        if todo.kind == "main":
+            rc, parent = yield self._git("rev-parse", "--verify", "--quiet", "HEAD~1")
+            self._set_base(parent if rc == 0 else EMPTY_TREE)
+            self.descriptionDone = f"no merge: {todo.target} itself"
+            return SUCCESS
+
+        rc, _ = yield self._git("fetch", self.project.repository, todo.target)
+        if rc != 0:
+            return self._fail(f"cannot fetch {todo.target}")
+        rc, base = yield self._git("merge-base", "HEAD", "FETCH_HEAD")
+        if rc != 0:
+            return self._fail(f"no history in common with {todo.target}")
+        self._set_base(base)
+        if todo.kind == "release":
+            self.descriptionDone = f"no merge: release {branch}"
+            return SUCCESS
+
+        _, date = yield self._git("log", "-1", "--format=%cd", "--date=raw", "HEAD")
+        rc, _ = yield self._git(
+            "merge",
+            "--no-ff",
+            "-m",
+            f"Merge {todo.target} into {branch}",
+            "FETCH_HEAD",
+            env=self._merge_env(date),
+        )
+        if rc != 0:
+            _, conflicts = yield self._git("diff", "--name-only", "--diff-filter=U")
+            yield self._git("merge", "--abort")
+            files = ", ".join(conflicts.split())
+            if files:
+                return self._fail(f"merge conflict with {todo.target}: {files}")
+            return self._fail(f"cannot merge {todo.target}")
+        _, merged = yield self._git("rev-parse", "HEAD")
+        self.setProperty("merged_revision", merged, self.name)
+        self.descriptionDone = f"merged {todo.target}"
+        return SUCCESS
+
+    def _merge_env(self, date: str) -> dict[str, str]:
+        return {
+            "GIT_AUTHOR_NAME": self.bot.name,
+            "GIT_AUTHOR_EMAIL": self.bot.email,
+            "GIT_COMMITTER_NAME": self.bot.name,
+            "GIT_COMMITTER_EMAIL": self.bot.email,
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_DATE": date,
+        }
+
+
+# pytest's last line: "3 passed, 1 failed, 2 skipped in 0.12s" (between '=' in verbose mode).
+PYTEST_SUMMARY = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+) in \d")
+PYTEST_COUNT = re.compile(r"(\d+) ([a-z]+)")
+
+
+def pytest_counts(line: str) -> dict[str, int] | None:
+    """``{"passed": 3, "failed": 1}`` from pytest's summary line, or None for other lines."""
+    match = PYTEST_SUMMARY.match(line.strip())
+    if not match:
+        return None
+    return {word: int(number) for number, word in PYTEST_COUNT.findall(match.group(1))}
+
+
+class Pytest(steps.Test):
+    """Buildbot's Test step, taught to read pytest's summary line for the counts.
+
+    The counts become the step's statistics and summary ("6 tests 5 passed 1 failed").
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        # pytest's own summary says how many warnings there were; counting every line
+        # that mentions "warning" would mark passing runs as WARNINGS.
+        super().__init__(warningPattern=None, **kwargs)
+        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._summary))
+
+    def _summary(self) -> Generator[None, tuple[str, str], None]:
+        while True:
+            _, line = yield
+            counts = pytest_counts(line)
+            if counts is None:
+                continue
+            failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+            passed = counts.get("passed", 0) + counts.get("xpassed", 0)
+            total = passed + failed + counts.get("skipped", 0) + counts.get("xfailed", 0)
+            self.setTestResults(total=total, failed=failed, passed=passed)
+
+
+class Lint(steps.WarningCountingShellCommand):
+    """Buildbot's warning-counting step with the count in its summary ("lint 2 warnings"),
+    as its Sphinx step has; the stock summary shows only the command."""
+
+    def getResultSummary(self) -> dict[str, str]:
+        plural = "" if self.warnCount == 1 else "s"
+        summary = f"{self.name} {self.warnCount} warning{plural}"
+        if self.results != SUCCESS:
+            summary += f" ({statusToString(self.results)})"
+        return {"step": summary}

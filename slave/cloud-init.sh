@@ -1,0 +1,40 @@
+#!/bin/bash
+# User data of an EC2 spot worker. cloud-init runs it as root on the first boot of an
+# instance of the worker image (baked by cloud-init-base.sh, which installed everything),
+# so it only configures and starts buildbot-worker. The master replaces each placeholder (a
+# capitalised name between at signs) with a shell-quoted value (config/userdata.py).
+set -euo pipefail
+
+MASTER_HOST=@MASTER_HOST@
+MASTER_PORT=@MASTER_PORT@
+WORKER_NAME=@WORKER_NAME@
+WORKER_PASSWORD=@WORKER_PASSWORD@
+GITHUB_TOKEN=@GITHUB_TOKEN@
+WHEELHOUSE_URL=@WHEELHOUSE_URL@
+
+WORKER_USER=buildbot
+WORKER_HOME=/home/buildbot
+VENV=/opt/buildbot-worker
+
+# pip on the worker takes the project's prebuilt wheels from the wheelhouse first.
+if [ -n "$WHEELHOUSE_URL" ]; then
+  printf '[global]\nfind-links = %s\n' "$WHEELHOUSE_URL" >/etc/pip.conf
+fi
+
+# Builds clone private repositories over HTTPS with the bot's token.
+if [ -n "$GITHUB_TOKEN" ]; then
+  (
+    umask 077
+    printf 'https://x-access-token:%s@github.com\n' "$GITHUB_TOKEN" \
+      >"$WORKER_HOME/.git-credentials"
+  )
+  chown "$WORKER_USER:" "$WORKER_HOME/.git-credentials"
+  runuser -u "$WORKER_USER" -- git config --global credential.helper store
+fi
+
+# A worker that cannot reach the master gives up after a while; the service then powers
+# the instance off, and the master launched it to terminate on power-off.
+runuser -u "$WORKER_USER" -- "$VENV/bin/buildbot-worker" create-worker --force \
+  --maxretries=60 "$WORKER_HOME/worker" "$MASTER_HOST:$MASTER_PORT" "$WORKER_NAME" \
+  "$WORKER_PASSWORD"
+systemctl start buildbot-worker.service

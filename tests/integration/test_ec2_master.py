@@ -1,0 +1,162 @@
+"""A real master with EC2 workers on moto_server, and a real worker playing the instance.
+
+moto starts no machines, so the test does what the instance's user data would: it reads
+the user data the master gave the spot instance, and starts a real ``buildbot-worker``
+with the master, name and password found there. That proves the whole path: settings to
+master.cfg to a spot launch, the password Buildbot registered equal to the one in the user
+data (also after a ``buildbot reconfig`` while the instance boots), a build on the worker,
+then (idle) the worker asked to shut down, so the process
+exits by itself, and the instance terminated.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import StartMaster, local_settings
+from tests.harness import MOTO_REGION, RETRY, SUCCESS, GitRepo, Moto, wait_for
+
+BIN = Path(sys.executable).parent
+TOKEN = "ghp_master-test-token"
+
+
+def instances(client: Any) -> list[dict[str, Any]]:
+    return [i for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
+
+
+def assignments(script: str) -> dict[str, str]:
+    """The ``NAME=value`` lines of a rendered cloud-init.sh, unquoted as bash would."""
+    found: dict[str, str] = {}
+    for name, value in re.findall(r"^([A-Z_]+)=(.*)$", script, re.M):
+        words = shlex.split(value)
+        found[name] = words[0] if words else ""
+    return found
+
+
+def ec2_master_settings(repo: GitRepo, moto: Moto, **aws: Any) -> dict[str, Any]:
+    """A test master whose one worker is an EC2 spot worker on moto."""
+    ec2 = moto.client("ec2")
+    ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
+    ec2.create_key_pair(KeyName="hybrid-master")
+    settings = local_settings(
+        repo.url,
+        [{"name": "checks", "steps": [{"kind": "run", "command": ["true"]}]}],
+        workers={"kind": "ec2", "count": 1},
+        github={"token": TOKEN, "webhook_secret": "hook-secret", "report_status": False},
+        aws={
+            "region": MOTO_REGION,
+            "access_key_id": "testing",
+            "secret_access_key": "testing",
+            "endpoint_url": moto.url,
+            "ami_owners": ["111122223333"],
+            "max_spot_price": 0.1,
+            "keypair": "hybrid-master",
+            "security_group": "ssh",
+            "build_wait_timeout": 2,
+            "start_timeout": 60,
+            "connect_timeout": 120,
+            **aws,
+        },
+    )
+    del settings["workers"]["password"]
+    return settings
+
+
+@pytest.mark.slow
+def test_build_runs_on_spot_worker_which_stops_when_idle(
+    start_master: StartMaster, repo: GitRepo, moto: Moto
+) -> None:
+    ec2 = moto.client("ec2")
+    settings = ec2_master_settings(repo, moto)
+    master = start_master(settings, wait_workers=False)
+
+    repo.commit({"a.txt": "a\n"}, "first change")
+    repo.push()
+
+    def running_instance() -> dict[str, Any] | None:
+        found = [i for i in instances(ec2) if i["State"]["Name"] == "running"]
+        return found[0] if found else None
+
+    instance = wait_for("a spot instance", running_instance, timeout=120)
+    assert instance["InstanceLifecycle"] == "spot"
+    user_data = base64.b64decode(
+        ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")[
+            "UserData"
+        ]["Value"]
+    ).decode()
+    values = assignments(user_data)
+    assert values["WORKER_NAME"] == "worker-1"
+    assert values["GITHUB_TOKEN"] == TOKEN
+    assert values["MASTER_PORT"] == str(settings["buildmaster"]["worker_port"])
+
+    # `buildbot reconfig` runs master.cfg again while the instance boots: the password in
+    # its user data must still be the one the master accepts.
+    log_file = master.cluster.master_dir / "twistd.log"
+    os.kill(master.cluster.processes[0].pid, signal.SIGHUP)  # what `buildbot reconfig` sends
+    wait_for(
+        "the reconfig",
+        lambda: "configuration update complete" in log_file.read_text(),
+        timeout=60,
+    )
+
+    # Be the instance: a real worker with what the user data says.
+    subprocess.run(
+        [
+            str(BIN / "buildbot-worker"),
+            "create-worker",
+            "--relocatable",
+            str(master.cluster.root / "worker-1"),
+            f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
+            values["WORKER_NAME"],
+            values["WORKER_PASSWORD"],
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    worker = master.cluster.start_worker("worker-1")
+
+    [build] = master.wait_for_builds(1, timeout=120)
+    assert build["results"] == SUCCESS
+
+    # Idle for build_wait_timeout: asked to shut down, the worker process ends by itself.
+    assert worker.wait(timeout=120) is not None
+    wait_for(
+        "the instance to be terminated",
+        lambda: all(i["State"]["Name"] == "terminated" for i in instances(ec2)),
+        timeout=60,
+    )
+    log = log_file.read_text()
+    assert "asking the worker to shut down before its instance ends" in log
+    assert values["WORKER_PASSWORD"] not in log
+    assert TOKEN not in log
+
+
+@pytest.mark.slow
+def test_missing_image_retries_the_build_and_starts_nothing(
+    start_master: StartMaster, repo: GitRepo, moto: Moto
+) -> None:
+    master = start_master(
+        ec2_master_settings(repo, moto, ami_name="no-such-image"), wait_workers=False
+    )
+    repo.commit({"a.txt": "a\n"}, "first change")
+    repo.push()
+
+    build = master.wait_for_builds(1, timeout=120)[0]
+
+    assert build["results"] == RETRY
+    assert instances(moto.client("ec2")) == []
+    log = (master.cluster.master_dir / "twistd.log").read_text()
+    assert (
+        "EC2 worker worker-1: no available image named 'no-such-image' tagged "
+        "production=true owned by 111122223333" in log
+    )

@@ -1,0 +1,478 @@
+"""EC2 spot workers against a real moto_server: start, stop, and every way a start fails.
+
+The worker is our real ``SpotWorker`` built from settings by ``config.workers``, inside
+Buildbot's own fake master and test reactor (``TestReactorMixin``): Buildbot's latent-worker
+state machine and timers run as in a master, the clock is ours to advance, and boto3 talks
+HTTP to moto_server. Where moto cannot produce a state (it runs every instance at once and
+never throttles), one botocore call is answered by a hook instead, and the test says so.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from buildbot.interfaces import LatentWorkerFailedToSubstantiate
+from buildbot.test.fake import fakemaster, fakeprotocol
+from buildbot.test.reactor import TestReactorMixin
+from buildbot.test.util.logging import LoggingMixin
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from config import ec2, userdata, workers
+from config.settings import Settings, validate
+from tests.harness import MOTO_REGION, Moto
+
+OURS = "111122223333"
+PRODUCTION_IMAGE = "ami-00001001000001001"  # newest promoted fedora-buildslave-base/<date>
+NEWEST_IMAGE = "ami-00001002000001002"  # newer, but not promoted
+TOKEN = "ghp_test-token"
+
+
+def ec2_settings(moto_url: str, **aws: Any) -> Settings:
+    return validate(
+        {
+            "buildmaster": {"host": "build.example.com", "worker_port": 9989},
+            "workers": {"kind": "ec2", "count": 2},
+            "github": {"token": TOKEN, "webhook_secret": "hook-secret"},
+            "aws": {
+                "region": MOTO_REGION,
+                "access_key_id": "testing",
+                "secret_access_key": "testing",
+                "endpoint_url": moto_url,
+                "ami_name": "fedora-buildslave-base",
+                "ami_owners": [OURS],
+                "instance_type": "c5.large",
+                "max_spot_price": 0.1,
+                "keypair": "hybrid-master",
+                "security_group": "ssh",
+                "build_wait_timeout": 300,
+                "start_timeout": 2,
+                "connect_timeout": 60,
+                "wheelhouse_url": "https://wheels.example.com/",
+                **aws,
+            },
+            "projects": [
+                {
+                    "name": "p",
+                    "repository": "https://example.com/p.git",
+                    "builders": [{"name": "b", "steps": [{"kind": "run", "command": ["true"]}]}],
+                }
+            ],
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _moto_for_trial(request: pytest.FixtureRequest, moto: Moto) -> None:
+    request.instance.moto = moto
+
+
+def answer_with(client: Any, operation: str, respond: Callable[[], AWSResponse | None]) -> None:
+    """Let ``respond`` answer ``operation`` before it reaches moto (None: pass it through).
+
+    botocore's retry logic still sees these answers, as it would see AWS's.
+    """
+
+    def hook(**_: Any) -> AWSResponse | None:
+        return respond()
+
+    client.meta.events.register(f"before-send.ec2.{operation}", hook)
+
+
+def aws_response(status: int, xml: str) -> AWSResponse:
+    """An HTTP answer as EC2 would send it."""
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            yield xml.encode()
+
+    return AWSResponse("https://ec2.test/", status, {}, Raw())
+
+
+def aws_error(code: str, status: int = 503) -> AWSResponse:
+    return aws_response(
+        status,
+        f"<Response><Errors><Error><Code>{code}</Code><Message>test: {code}</Message>"
+        "</Error></Errors><RequestID>test</RequestID></Response>",
+    )
+
+
+@defer.inlineCallbacks
+def outcome(substantiation: defer.Deferred[Any]) -> Generator[Any, Any, Any]:
+    """What a substantiation ended with: Buildbot delivers some failures as values."""
+    try:
+        return (yield substantiation)
+    except Exception as error:
+        return error
+
+
+class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
+    moto: Moto
+
+    @defer.inlineCallbacks
+    def setUp(self) -> Generator[Any, Any, None]:  # type: ignore[override]
+        self.setup_test_reactor()
+        self.setUpLogging()
+        self.ec2 = self.moto.client("ec2")
+        # What the operator makes once; the master must neither need to nor do it.
+        self.ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
+        self.ec2.create_key_pair(KeyName="hybrid-master")
+        self.master = yield fakemaster.make_master(
+            self,
+            wantData=True,
+            with_secrets={
+                "aws.access_key_id": "testing",
+                "aws.secret_access_key": "testing",
+                "github.token": TOKEN,
+            },
+        )
+
+    @defer.inlineCallbacks
+    def start_worker(self, **aws: Any) -> Generator[Any, Any, ec2.SpotWorker]:
+        settings = ec2_settings(self.moto.url, **aws)
+        worker = workers.build(settings)[0]
+        assert isinstance(worker, ec2.SpotWorker)
+        worker.poll_interval = 0.05
+        yield worker.setServiceParent(self.master.workers)
+        yield self.master.startService()
+        self.addCleanup(self.stop_master)
+        return worker
+
+    def stop_master(self) -> defer.Deferred[None] | None:
+        return self.master.stopService() if self.master.running else None
+
+    def instances(self) -> list[dict[str, Any]]:
+        found = self.ec2.describe_instances()["Reservations"]
+        return [i for r in found for i in r["Instances"]]
+
+    def assert_nothing_left(self) -> None:
+        alive = [
+            (i["InstanceId"], i["State"]["Name"])
+            for i in self.instances()
+            if i["State"]["Name"] != "terminated"
+        ]
+        assert alive == []
+        requests = self.ec2.describe_spot_instance_requests(
+            Filters=[{"Name": "state", "Values": ["open", "active"]}]
+        )["SpotInstanceRequests"]
+        assert requests == []
+
+    # --- the good path ----------------------------------------------------------------
+
+    @defer.inlineCallbacks
+    def test_start_launches_spot_instance_of_newest_production_image(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        groups_before = self.ec2.describe_security_groups()["SecurityGroups"]
+        keys_before = self.ec2.describe_key_pairs()["KeyPairs"]
+
+        sent: list[dict[str, Any]] = []
+        worker._ec2().meta.events.register(
+            "provide-client-params.ec2.RunInstances", lambda params, **_: sent.append(params)
+        )
+
+        started = yield worker.start_instance(None)
+
+        assert started is True
+        # What moto does not report back: the one-time spot terms we asked for.
+        [request] = sent
+        assert request["InstanceMarketOptions"] == {
+            "MarketType": "spot",
+            "SpotOptions": {
+                "MaxPrice": "0.1",
+                "SpotInstanceType": "one-time",
+                "InstanceInterruptionBehavior": "terminate",
+            },
+        }
+        assert request["InstanceInitiatedShutdownBehavior"] == "terminate"
+        [instance] = self.instances()
+        assert worker.instance_id == instance["InstanceId"]
+        assert instance["State"]["Name"] == "running"
+        assert instance["InstanceLifecycle"] == "spot"
+        assert instance["ImageId"] == PRODUCTION_IMAGE
+        assert instance["InstanceType"] == "c5.large"
+        assert instance["KeyName"] == "hybrid-master"
+        assert [g["GroupName"] for g in instance["SecurityGroups"]] == ["ssh"]
+        tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+        assert tags["Name"] == "buildbot worker-1"
+        assert tags["buildbot-master"] == "build.example.com"
+        encoded = self.ec2.describe_instance_attribute(
+            InstanceId=instance["InstanceId"], Attribute="userData"
+        )["UserData"]["Value"]
+        template = userdata.TEMPLATE.read_text()
+        assert base64.b64decode(encoded).decode() == userdata.render(
+            template,
+            {
+                "MASTER_HOST": "build.example.com",
+                "MASTER_PORT": "9989",
+                "WORKER_NAME": "worker-1",
+                "WORKER_PASSWORD": worker.password,
+                "GITHUB_TOKEN": TOKEN,
+                "WHEELHOUSE_URL": "https://wheels.example.com/",
+            },
+        )
+        assert f"WORKER_PASSWORD={worker.password}\n" in base64.b64decode(encoded).decode()
+        # The master made no key pair or security group of its own.
+        assert self.ec2.describe_key_pairs()["KeyPairs"] == keys_before
+        assert self.ec2.describe_security_groups()["SecurityGroups"] == groups_before
+
+        yield worker.stop_instance()
+
+        [instance] = self.instances()
+        assert instance["State"]["Name"] == "terminated"
+        assert worker.instance_id is None
+        self.assertLogged("worker-1: terminating instance")
+
+    @defer.inlineCallbacks
+    def test_without_production_only_the_newest_image_is_taken(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker(ami_production_only=False)
+        yield worker.start_instance(None)
+        [instance] = self.instances()
+        assert instance["ImageId"] == NEWEST_IMAGE
+        yield worker.stop_instance()
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_subnet_and_group_id_place_the_instance_in_a_vpc(self) -> Generator[Any, Any, None]:
+        vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        group = self.ec2.create_security_group(
+            GroupName="workers", Description="workers", VpcId=vpc
+        )["GroupId"]
+        worker = yield self.start_worker(subnet_id=subnet, security_group=group)
+        yield worker.start_instance(None)
+        [instance] = self.instances()
+        assert instance["SubnetId"] == subnet
+        assert [g["GroupId"] for g in instance["SecurityGroups"]] == [group]
+        yield worker.stop_instance()
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_start_stop_cycles_leave_nothing_running(self) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        for _ in range(3):
+            yield worker.start_instance(None)
+            yield worker.stop_instance()
+        assert len(self.instances()) == 3
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_password_is_random_per_worker_and_kept_over_reconfig_while_running(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        other = workers.build(ec2_settings(self.moto.url))[1]
+        yield other.setServiceParent(self.master.workers)
+        assert len(worker.password) >= 24
+        assert worker.password != other.password
+        yield worker.start_instance(None)
+        worker.state = worker.state.SUBSTANTIATING_STARTING
+        password = worker.password
+        sibling = workers.build(ec2_settings(self.moto.url, instance_type="c5.xlarge"))[0]
+
+        yield worker.reconfigServiceWithSibling(sibling)
+
+        assert worker.password == password
+        assert worker.launch.instance_type == "c5.xlarge"
+        yield worker.stop_instance()
+        worker.state = worker.state.NOT_SUBSTANTIATED
+
+    # --- failure paths ----------------------------------------------------------------
+
+    @defer.inlineCallbacks
+    def test_missing_image_fails_cleanly(self) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker(ami_name="no-such-image")
+        with pytest.raises(LatentWorkerFailedToSubstantiate):
+            yield worker.start_instance(None)
+        self.assertLogged(
+            "worker-1: no available image named 'no-such-image' tagged production=true"
+        )
+        assert self.instances() == []
+
+    @defer.inlineCallbacks
+    def test_aws_error_on_start_fails_cleanly(self) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker(api_attempts=2)
+        # moto always has capacity: answer RunInstances as AWS does when it has none.
+        answer_with(
+            worker._ec2(), "RunInstances", lambda: aws_error("InsufficientInstanceCapacity", 500)
+        )
+        with pytest.raises(LatentWorkerFailedToSubstantiate):
+            yield worker.start_instance(None)
+        self.assertLogged("worker-1: EC2 refused a spot instance: InsufficientInstanceCapacity")
+        self.assert_nothing_left()
+        assert worker.instance_id is None
+
+    @defer.inlineCallbacks
+    def test_request_limit_is_retried_then_the_instance_starts(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        refusals = iter([aws_error("RequestLimitExceeded"), aws_error("RequestLimitExceeded")])
+        calls: list[str] = []
+
+        def throttle() -> AWSResponse | None:
+            # moto never throttles: the first two RunInstances are refused as AWS would.
+            calls.append("RunInstances")
+            return next(refusals, None)
+
+        answer_with(worker._ec2(), "RunInstances", throttle)
+        yield worker.start_instance(None)
+
+        assert calls == ["RunInstances"] * 3
+        [instance] = self.instances()  # the retries reused one client token
+        assert instance["State"]["Name"] == "running"
+        yield worker.stop_instance()
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_request_limit_without_end_fails_and_leaves_nothing(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker(api_attempts=2)
+        calls: list[str] = []
+
+        def throttle() -> AWSResponse:
+            calls.append("RunInstances")
+            return aws_error("RequestLimitExceeded")
+
+        answer_with(worker._ec2(), "RunInstances", throttle)
+        with pytest.raises(LatentWorkerFailedToSubstantiate):
+            yield worker.start_instance(None)
+        assert calls == ["RunInstances"] * 2  # aws.api_attempts
+        self.assertLogged("worker-1: EC2 refused a spot instance: RequestLimitExceeded")
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_spot_never_fulfilled_is_given_up_and_terminated(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        # moto runs every instance at once; here the instance stays pending, as a spot
+        # instance waiting for capacity does: DescribeInstances reports it pending.
+        pending = {"on": True}
+
+        def still_pending() -> AWSResponse | None:
+            if not pending["on"]:
+                return None
+            [instance] = self.instances()
+            return aws_response(
+                200,
+                "<DescribeInstancesResponse><reservationSet><item><instancesSet><item>"
+                f"<instanceId>{instance['InstanceId']}</instanceId>"
+                "<instanceState><code>0</code><name>pending</name></instanceState>"
+                "</item></instancesSet></item></reservationSet></DescribeInstancesResponse>",
+            )
+
+        def terminated() -> None:
+            pending["on"] = False  # from here on moto answers again
+
+        answer_with(worker._ec2(), "DescribeInstances", still_pending)
+        answer_with(worker._ec2(), "TerminateInstances", terminated)
+        with pytest.raises(LatentWorkerFailedToSubstantiate):
+            yield worker.start_instance(None)
+        self.assertLogged(r"worker-1: instance i-\w+ still pending after 2s; giving it up")
+        self.assertLogged(r"worker-1: terminating instance i-\w+")
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_instance_whose_worker_never_connects_is_terminated(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        wfb = object()
+
+        result = worker.substantiate(wfb, None)
+        [instance] = self.instances()
+        assert instance["State"]["Name"] == "running"
+        # start_timeout (2) + connect_timeout (60) pass without the worker connecting.
+        self.reactor.advance(63)
+
+        assert isinstance((yield outcome(result)), defer.TimeoutError)
+        self.assert_nothing_left()
+        assert worker.instance_id is None
+
+    @defer.inlineCallbacks
+    def test_instance_taken_back_before_connecting_fails_the_start(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        result = worker.substantiate(object(), None)
+        [instance] = self.instances()
+        self.ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])  # spot reclaimed
+
+        self.reactor.advance(worker.check_instance_interval)
+
+        failure = yield outcome(result)
+        assert isinstance(failure, LatentWorkerFailedToSubstantiate)
+        assert f"instance {instance['InstanceId']} is terminated" in str(failure)
+        self.assertLogged(r"worker-1: instance i-\w+ is terminated before its worker connected")
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_instance_that_failed_to_terminate_is_terminated_at_next_start(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker(api_attempts=1)
+        yield worker.start_instance(None)
+        [first] = self.instances()
+        # moto always terminates: refuse this one TerminateInstances as AWS can.
+        refusals = iter([aws_error("InternalError", 500)])
+        answer_with(worker._ec2(), "TerminateInstances", lambda: next(refusals, None))
+        with pytest.raises(ClientError):
+            yield worker.stop_instance()
+        assert self.instances()[0]["State"]["Name"] == "running"
+
+        yield worker.start_instance(None)
+
+        states = {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
+        assert states[first["InstanceId"]] == "terminated"
+        assert list(states.values()).count("running") == 1
+        yield worker.stop_instance()
+        self.assert_nothing_left()
+
+    # --- idle stop --------------------------------------------------------------------
+
+    @defer.inlineCallbacks
+    def test_idle_worker_is_asked_to_shut_down_then_terminated(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        result = worker.substantiate(object(), None)
+        conn = fakeprotocol.FakeConnection(worker)
+        events: list[tuple[str, str]] = []
+
+        def shutdown() -> defer.Deferred[None]:
+            [instance] = self.instances()
+            events.append(("shutdown", instance["State"]["Name"]))
+            return defer.succeed(None)
+
+        conn.remoteShutdown = shutdown
+        yield worker.attached(conn)
+        assert (yield result) is True
+
+        # Attached, but no build came: the idle timer still runs out.
+        self.reactor.advance(300)
+        yield worker._deferwaiter.wait()
+
+        assert events == [("shutdown", "running")]
+        self.assertLogged("worker-1: asking the worker to shut down before its instance ends")
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_master_shutdown_terminates_the_instance(self) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        result = worker.substantiate(object(), None)
+        yield worker.attached(fakeprotocol.FakeConnection(worker))
+        assert (yield result) is True
+
+        yield self.master.stopService()
+
+        self.assert_nothing_left()

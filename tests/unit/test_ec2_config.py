@@ -1,0 +1,219 @@
+"""The ec2 settings, image choice, user-data rendering and the worker image's shell scripts."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config import ec2, userdata, workers
+from config.settings import validate
+from tests.unit.test_settings import GOOD, message
+
+ROOT = Path(__file__).resolve().parents[2]
+
+AWS: dict[str, Any] = {
+    "region": "us-west-2",
+    "access_key_id": "AKIDEXAMPLE",
+    "secret_access_key": "secret",
+    "max_spot_price": 0.1,
+    "keypair": "hybrid-master",
+    "security_group": "ssh",
+}
+
+
+def ec2_document(**aws: Any) -> dict[str, Any]:
+    document = copy.deepcopy(GOOD)
+    document["workers"] = {"kind": "ec2", "count": 3}
+    document["aws"] = {**AWS, **aws}
+    return document
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_ec2_workers_need_the_aws_section() -> None:
+    document = ec2_document()
+    del document["aws"]
+    assert message(document) == "config: aws: required key is missing (workers.kind is 'ec2')"
+
+
+@pytest.mark.parametrize(
+    ("aws", "expected"),
+    [
+        (
+            {"max_spot_price": "cheap"},
+            'config: aws.max_spot_price: must be a positive number, got "cheap"',
+        ),
+        ({"keypair": None}, "config: aws.keypair: must be a string, got null"),
+        ({"ami_owners": []}, "config: aws.ami_owners: must not be empty"),
+        (
+            {"ami_owners": ["12345"]},
+            "config: aws.ami_owners[0]: must be a 12-digit AWS account id, 'self' or 'amazon', got \"12345\"",
+        ),
+        (
+            {"security_group": None},
+            "config: aws: security_group or subnet_id is required (where instances run)",
+        ),
+        (
+            {"build_wait_timeout": -5},
+            "config: aws.build_wait_timeout: must be a number of seconds from 0 to 86400, got -5",
+        ),
+        ({"regoin": "x"}, "config: aws.regoin: unknown key"),
+    ],
+)
+def test_aws_mistakes_get_one_line_naming_the_key(aws: dict[str, Any], expected: str) -> None:
+    assert message(ec2_document(**aws)) == expected
+
+
+def test_aws_secrets_are_secret_and_defaults_are_sane() -> None:
+    settings = validate(ec2_document(secret_access_key="s3cr3t-value"))
+    assert settings.aws is not None
+    assert "s3cr3t-value" not in repr(settings.aws)
+    assert "AKIDEXAMPLE" not in repr(settings.aws)
+    assert settings.aws.ami_name == "fedora-buildslave-base"
+    assert settings.aws.ami_production_only is True
+    assert settings.workers.password is None
+
+
+def test_example_settings_are_valid_and_use_ec2_workers() -> None:
+    example = validate(yaml.safe_load((ROOT / "config.yml.example").read_text()))
+    assert example.workers.kind == "ec2"
+    assert example.aws is not None
+
+
+# --- workers from settings --------------------------------------------------------------
+
+
+def test_ec2_settings_give_named_spot_workers_without_calling_aws() -> None:
+    # No endpoint and no network: a call to AWS here would fail or hang.
+    built = workers.build(validate(ec2_document(build_wait_timeout=120)))
+    assert [w.name for w in built] == ["worker-1", "worker-2", "worker-3"]
+    assert all(isinstance(w, ec2.SpotWorker) for w in built)
+    first = built[0]
+    assert isinstance(first, ec2.SpotWorker)
+    launch = first._config_kwargs["launch"]
+    assert dict(launch.values)["WORKER_NAME"] == "worker-1"
+    assert dict(launch.tags)["Name"] == "buildbot worker-1"
+    assert first._config_kwargs["build_wait_timeout"] == 120
+    # The worker's password is not in the configuration at all: the worker picks it.
+    assert first._config_args == ("worker-1", None)
+
+
+# --- image choice -----------------------------------------------------------------------
+
+
+def image(
+    name: str, date: str, state: str = "available", production: bool = True
+) -> dict[str, Any]:
+    tags = [{"Key": "production", "Value": "true"}] if production else []
+    return {
+        "ImageId": f"ami-{name}-{date}",
+        "Name": name,
+        "CreationDate": date,
+        "State": state,
+        "Tags": tags,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "matches"),
+    [
+        ("fedora-buildslave-base", True),
+        ("fedora-buildslave-base/20261125.120000", True),
+        ("fedora-buildslave-base-old", False),
+        ("fedora-buildslave-base-old/20261125.120000", False),
+        ("fedora-buildslave-base/20261125", False),
+        ("fedora-buildslave-base/20261125.120000.bak", False),
+        ("xfedora-buildslave-base", False),
+        ("fedora-buildslave-basX", False),
+    ],
+)
+def test_image_name_is_anchored(name: str, matches: bool) -> None:
+    pattern = ec2.image_name_pattern("fedora-buildslave-base")
+    assert (pattern.fullmatch(name) is not None) is matches
+
+
+def test_newest_available_production_image_is_chosen() -> None:
+    images = [
+        image("fedora-buildslave-base/20261120.000000", "2026-11-20T00:00:00.000Z"),
+        image("fedora-buildslave-base/20261125.000000", "2026-11-25T00:00:00.000Z"),
+        image(
+            "fedora-buildslave-base/20261126.000000", "2026-11-26T00:00:00.000Z", production=False
+        ),
+        image(
+            "fedora-buildslave-base/20261127.000000", "2026-11-27T00:00:00.000Z", state="pending"
+        ),
+        image("fedora-buildslave-base-old", "2026-11-28T00:00:00.000Z"),
+    ]
+    chosen = ec2.newest_image(images, "fedora-buildslave-base", production_only=True)
+    assert chosen is not None and chosen["Name"] == "fedora-buildslave-base/20261125.000000"
+    any_image = ec2.newest_image(images, "fedora-buildslave-base", production_only=False)
+    assert any_image is not None and any_image["Name"] == "fedora-buildslave-base/20261126.000000"
+    assert ec2.newest_image(images[-2:], "fedora-buildslave-base", production_only=True) is None
+
+
+# --- user data --------------------------------------------------------------------------
+
+VALUES = {
+    "MASTER_HOST": "build.example.com",
+    "MASTER_PORT": "9989",
+    "WORKER_NAME": "worker-1",
+    "WORKER_PASSWORD": "pw'; rm -rf / #",
+    "GITHUB_TOKEN": "",
+    "WHEELHOUSE_URL": "https://wheels.example.com/",
+}
+
+
+def test_user_data_values_are_shell_quoted() -> None:
+    text = userdata.render(userdata.TEMPLATE.read_text(), VALUES)
+    assert "WORKER_NAME=worker-1\n" in text
+    assert "GITHUB_TOKEN=''\n" in text
+    assert "WORKER_PASSWORD='pw'\"'\"'; rm -rf / #'\n" in text
+    assert re.search(r"@[A-Z_]+@", text) is None
+    done = subprocess.run(
+        ["bash", "-c", f'{text.split("WORKER_USER=")[0]}\nprintf %s "$WORKER_PASSWORD"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == VALUES["WORKER_PASSWORD"]
+
+
+def test_user_data_needs_every_value_and_no_others() -> None:
+    template = userdata.TEMPLATE.read_text()
+    with pytest.raises(KeyError, match="GITHUB_TOKEN"):
+        userdata.render(template, {k: v for k, v in VALUES.items() if k != "GITHUB_TOKEN"})
+    with pytest.raises(ValueError, match="EXTRA"):
+        userdata.render(template, {**VALUES, "EXTRA": "x"})
+
+
+def test_workers_give_the_template_every_value_but_password_and_token() -> None:
+    worker = workers.build(validate(ec2_document()))[0]
+    given = {k for k, _ in worker._config_kwargs["launch"].values}
+    assert given | {"WORKER_PASSWORD", "GITHUB_TOKEN"} == userdata.placeholders(
+        userdata.TEMPLATE.read_text()
+    )
+
+
+# --- the worker image's scripts ---------------------------------------------------------
+
+SCRIPTS = ["slave/cloud-init.sh", "slave/cloud-init-base.sh"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_shell_scripts_are_shellcheck_clean(script: str) -> None:
+    done = subprocess.run(["shellcheck", str(ROOT / script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_image_bakes_the_buildbot_worker_version_the_master_runs() -> None:
+    pinned = re.search(r"^buildbot-worker==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    baked = re.search(r"^BUILDBOT_WORKER_VERSION=(\S+)$", (ROOT / SCRIPTS[1]).read_text(), re.M)
+    assert pinned is not None and baked is not None
+    assert baked.group(1) == pinned.group(1)

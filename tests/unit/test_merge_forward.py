@@ -1,0 +1,194 @@
+"""MergeForward, case by case: the exact git commands it sends a worker, and what it sets."""
+
+from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from buildbot.process.results import FAILURE, SUCCESS
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from config.settings import Identity, Project
+from config.steps import EMPTY_TREE, MergeForward, plan
+
+# Importing buildbot.test turns every warning of the whole process into an error (Buildbot's
+# own suite wants that); keep that setting out of the rest of ours.
+with warnings.catch_warnings():
+    from buildbot.test.reactor import TestReactorMixin
+    from buildbot.test.steps import ExpectShell, TestBuildStepMixin
+
+REPO = "https://github.com/ClusterHQ/flocker"
+PROJECT = Project.model_validate(
+    {
+        "name": "flocker",
+        "repository": REPO,
+        "builders": [{"name": "tests", "steps": [{"kind": "run", "command": ["true"]}]}],
+    }
+)
+BOT = Identity(name="Merge Bot", email="bot@example.com")
+PUSHED = "1700000000 +0100"
+MERGE_ENV = {
+    "GIT_AUTHOR_NAME": "Merge Bot",
+    "GIT_AUTHOR_EMAIL": "bot@example.com",
+    "GIT_COMMITTER_NAME": "Merge Bot",
+    "GIT_COMMITTER_EMAIL": "bot@example.com",
+    "GIT_AUTHOR_DATE": PUSHED,
+    "GIT_COMMITTER_DATE": PUSHED,
+}
+
+
+def git(*args: str, env: dict[str, str] | None = None) -> ExpectShell:
+    return ExpectShell(workdir="wkdir", command=["git", *args], env=env or {})
+
+
+def before_merge(target: str, base: str) -> list[ExpectShell]:
+    """Fetch the target, find the merge base, read the pushed commit's date."""
+    return [
+        git("fetch", REPO, target).exit(0),
+        git("merge-base", "HEAD", "FETCH_HEAD").stdout(base + "\n").exit(0),
+        git("log", "-1", "--format=%cd", "--date=raw", "HEAD").stdout(PUSHED + "\n").exit(0),
+    ]
+
+
+def merge(target: str, branch: str) -> ExpectShell:
+    message = f"Merge {target} into {branch}"
+    return git("merge", "--no-ff", "-m", message, "FETCH_HEAD", env=MERGE_ENV)
+
+
+class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    def setUp(self) -> Any:
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def start(self, branch: str, *, tag: bool = False) -> None:
+        self.setup_step(MergeForward(PROJECT, BOT))
+        self.build.setProperty("branch", branch, "test")
+        if tag:
+            change = SimpleNamespace(category="tag", files=[])
+            self.build.sources[""] = SimpleNamespace(changes=[change])
+
+    def expect_base(self, base: str) -> None:
+        self.expect_property("merge_base", base, "merge-forward")
+        self.expect_property("lint_revision", base, "merge-forward")
+
+    @defer.inlineCallbacks
+    def test_merge_into_branch_is_not_merged_and_lints_against_its_parent(self) -> Any:
+        self.start("master")
+        self.expect_commands(
+            git("rev-parse", "--verify", "--quiet", "HEAD~1").stdout("abc123\n").exit(0)
+        )
+        self.expect_outcome(SUCCESS, "no merge: master itself")
+        self.expect_base("abc123")
+        self.expect_no_property("merged_revision")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_first_commit_lints_against_the_empty_tree(self) -> Any:
+        self.start("master")
+        self.expect_commands(git("rev-parse", "--verify", "--quiet", "HEAD~1").exit(1))
+        self.expect_outcome(SUCCESS, "no merge: master itself")
+        self.expect_base(EMPTY_TREE)
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_feature_branch_is_merged_as_the_bot_dated_like_the_push(self) -> Any:
+        self.start("feature/x")
+        self.expect_commands(
+            *before_merge("master", "base1"),
+            merge("master", "feature/x").stdout("Merge made by the 'ort' strategy.\n").exit(0),
+            git("rev-parse", "HEAD").stdout("merged1\n").exit(0),
+        )
+        self.expect_outcome(SUCCESS, "merged master")
+        self.expect_base("base1")
+        self.expect_property("merged_revision", "merged1", "merge-forward")
+        yield self.run_step()
+
+    def expect_release(self, branch: str, *, tag: bool = False) -> Any:
+        """A release: the merge base with master is taken, nothing is merged."""
+        self.start(branch, tag=tag)
+        self.expect_commands(
+            git("fetch", REPO, "master").exit(0),
+            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base2\n").exit(0),
+        )
+        self.expect_outcome(SUCCESS, f"no merge: release {branch}")
+        self.expect_base("base2")
+        self.expect_no_property("merged_revision")
+        return self.run_step()
+
+    def test_release_branch_is_not_merged_and_bases_on_the_merge_base(self) -> Any:
+        return self.expect_release("release/1.2")
+
+    def test_version_tag_builds_like_a_release(self) -> Any:
+        return self.expect_release("1.2.3rc1")
+
+    def test_any_pushed_tag_builds_like_a_release(self) -> Any:
+        return self.expect_release("nightly", tag=True)
+
+    @defer.inlineCallbacks
+    def test_maintenance_branch_merges_into_its_release_branch(self) -> Any:
+        self.start("release-maintenance/1.2/fix-thing")
+        self.expect_commands(
+            *before_merge("release/1.2", "base5"),
+            merge("release/1.2", "release-maintenance/1.2/fix-thing").exit(0),
+            git("rev-parse", "HEAD").stdout("merged5\n").exit(0),
+        )
+        self.expect_outcome(SUCCESS, "merged release/1.2")
+        self.expect_base("base5")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_conflict_fails_naming_the_files_and_leaves_no_merge_behind(self) -> Any:
+        self.start("feature")
+        self.expect_commands(
+            *before_merge("master", "base6"),
+            merge("master", "feature")
+            .stdout("CONFLICT (content): Merge conflict in a.txt\n")
+            .exit(1),
+            git("diff", "--name-only", "--diff-filter=U").stdout("a.txt\ndocs/b.rst\n").exit(0),
+            git("merge", "--abort").exit(0),
+        )
+        self.expect_outcome(FAILURE, "merge conflict with master: a.txt, docs/b.rst (failure)")
+        self.expect_no_property("merged_revision")
+        yield self.run_step()
+        assert self.get_nth_step(0).haltOnFailure
+
+    @defer.inlineCallbacks
+    def test_missing_merge_target_fails(self) -> Any:
+        self.start("release-maintenance/9.9/fix")
+        self.expect_commands(git("fetch", REPO, "release/9.9").exit(128))
+        self.expect_outcome(FAILURE, "cannot fetch release/9.9 (failure)")
+        self.expect_no_property("merge_base")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_unrelated_history_fails(self) -> Any:
+        self.start("orphan")
+        self.expect_commands(
+            git("fetch", REPO, "master").exit(0),
+            git("merge-base", "HEAD", "FETCH_HEAD").exit(1),
+        )
+        self.expect_outcome(FAILURE, "no history in common with master (failure)")
+        yield self.run_step()
+
+
+@pytest.mark.parametrize(
+    ("branch", "kind", "target"),
+    [
+        ("master", "main", "master"),
+        (None, "main", "master"),
+        ("release/2.0", "release", "master"),
+        ("2.0.1", "release", "master"),
+        ("2.0.1.post1", "release", "master"),
+        ("2.0.1dev3", "release", "master"),
+        ("release-maintenance/2.0/fix", "merge", "release/2.0"),
+        ("release-maintenance/", "merge", "master"),
+        ("feature-2.0", "merge", "master"),
+        ("2.x", "merge", "master"),
+    ],
+)
+def test_plan_per_branch_name(branch: str | None, kind: str, target: str) -> None:
+    found = plan(branch, PROJECT)
+    assert (found.kind, found.target) == (kind, target)

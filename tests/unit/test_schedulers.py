@@ -1,0 +1,59 @@
+"""Which pushes build: the push scheduler's filter per ``changes.branches``, and the timer."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from config import schedulers
+from config.settings import validate
+from config.steps import pytest_counts
+from tests.unit.test_settings import changed
+
+
+def builds(branches: str, branch: str, project: str = "flocker") -> bool:
+    """Whether a push of ``branch`` to ``project`` builds with ``changes.branches``."""
+    settings = validate(changed("changes.branches", branches))
+    change = SimpleNamespace(
+        project=project, branch=branch, codebase="", repository="", category=None
+    )
+    return bool(schedulers.push_filter(settings.projects[0], branches).filter_change(change))
+
+
+@pytest.mark.parametrize(
+    ("branch", "wanted"),
+    [
+        ("master", True),
+        ("release/1.2", True),
+        ("1.2.3", True),
+        ("1.2.3rc1", True),
+        ("feature", False),
+        ("release-maintenance/1.2/fix", False),
+        ("masterful", False),
+    ],
+)
+def test_main_and_release_builds_only_those_on_push(branch: str, wanted: bool) -> None:
+    assert builds("main_and_release", branch) is wanted
+    assert builds("all", branch)
+
+
+def test_changes_of_other_projects_do_not_build() -> None:
+    assert not builds("all", "master", project="other")
+
+
+@pytest.mark.parametrize(
+    ("line", "counts"),
+    [
+        ("1 failed, 2 passed, 1 skipped in 0.05s", {"failed": 1, "passed": 2, "skipped": 1}),
+        (
+            "=========== 3 passed, 2 warnings in 1.20s ===========",
+            {"passed": 3, "warnings": 2},
+        ),
+        ("==== 1 error in 0.01s ====", {"error": 1}),
+        ("tests/test_x.py::test_a PASSED", None),
+        ("no tests ran in 0.01s", None),
+    ],
+)
+def test_pytest_summary_line_gives_the_counts(line: str, counts: dict[str, int] | None) -> None:
+    assert pytest_counts(line) == counts
