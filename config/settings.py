@@ -178,10 +178,6 @@ class Buildmaster(Section):
         return self
 
     @property
-    def multi_master(self) -> bool:
-        return self.mq is not None
-
-    @property
     def url(self) -> str:
         """The public base URL of the web UI, ending in '/'."""
         url = self.public_url or f"http://{self.host}:{self.web_port}/"
