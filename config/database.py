@@ -15,11 +15,8 @@ from config.settings import Settings
 def build(settings: Settings) -> dict[str, Any]:
     """The ``db`` section; an SQLite file is opened once and commits without an fsync."""
     url = settings.buildmaster.db_url
-    if make_url(url).get_backend_name() != "sqlite" or make_url(url).database in (
-        None,
-        "",
-        ":memory:",
-    ):
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return {"db_url": url}
     sqlite_commits_without_fsync()
     # Buildbot 4.3 opens SQLite files with SQLAlchemy's NullPool: a new connection for
