@@ -123,6 +123,14 @@ def locks(builder: Builder) -> list[Any]:
     return [WorkerLock(builder.lock, maxCount=1).access("exclusive")]
 
 
+def expected_failure(project: Project, builder: Builder) -> dict[str, Any]:
+    """A builder of ``failing_builders``: tagged so the UI lists it apart, and its builds
+    carry the ``expected_failure`` property the reporters read."""
+    if builder.name not in project.failing_builders:
+        return {}
+    return {"tags": ["expected-failure"], "properties": {"expected_failure": True}}
+
+
 def projects(settings: Settings) -> list[util.Project]:
     """Buildbot projects, grouping each project's builders in the UI."""
     return [util.Project(name=p.name, description=p.repository) for p in settings.projects]
@@ -138,6 +146,7 @@ def build(settings: Settings) -> list[util.BuilderConfig]:
             factory=factory(project, builder, settings.bot),
             project=project.name,
             locks=locks(builder),
+            **expected_failure(project, builder),
         )
         for project in settings.projects
         for builder in project.builders
