@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import builders, changes, reporters, schedulers, secrets, workers, www
+from config import builders, changes, metrics, reporters, schedulers, secrets, workers, www
 from config.settings import Settings
 
 
@@ -36,6 +36,7 @@ def build(settings: Settings) -> dict[str, Any]:
         config["services"] = reporters.build(settings)
     if "web" in master.roles:
         config["www"] = www.build(settings)
+        config.setdefault("services", []).append(metrics.build(settings))
     return config
 
 
