@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import builders, changes, metrics, reporters, schedulers, secrets, workers, www
+from config import builders, changes, metrics, reporters, results, schedulers, secrets, workers, www
 from config.settings import Settings
 
 
@@ -28,6 +28,8 @@ def build(settings: Settings) -> dict[str, Any]:
         }
         config["workers"] = workers.build(settings)
         config["builders"] = builders.build(settings)
+        # Buildbot's janitor: a nightly build on a worker inside this master.
+        config["configurators"] = [results.Janitor(settings)]
     if "schedulers" in master.roles:
         config["change_source"] = changes.build(settings)
         config["schedulers"] = schedulers.build(settings)
@@ -36,7 +38,9 @@ def build(settings: Settings) -> dict[str, Any]:
         config["services"] = reporters.build(settings)
     if "web" in master.roles:
         config["www"] = www.build(settings)
-        config.setdefault("services", []).append(metrics.build(settings))
+        config.setdefault("services", []).extend(
+            [metrics.build(settings), results.ResultsPages(name="results")]
+        )
     return config
 
 

@@ -347,8 +347,9 @@ class DocsStep(CommandOptions):
 class UploadStep(StepOptions):
     """Copies a directory of the worker's tree to the master and links it from the build.
 
-    It lands in ``artifacts/<builder>/<build number>/<name>`` below the master's
-    directory; ``url`` is where that ``artifacts/`` directory is published.
+    It lands in ``results/<project>/<branch>/<builder>-<number>/<name>`` below the
+    master's directory, which the master serves at ``/results/``; ``url`` is where that
+    ``results/`` directory is published instead, if elsewhere.
     """
 
     kind: Literal["upload"]

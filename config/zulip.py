@@ -100,7 +100,9 @@ def summary(builds: list[dict[str, Any]], sourcestamp: dict[str, Any]) -> str:
 
 
 def _summary_message(master: Any, context: dict[str, Any]) -> dict[str, Any]:
-    sourcestamp = context["buildset"]["sourcestamps"][0]
+    sourcestamp = (context["buildset"]["sourcestamps"] or [{}])[0]
+    if not sourcestamp.get("project"):  # the nightly janitor, no project's build
+        return {"subject": "", "body": ""}
     return {
         "subject": f"{sourcestamp.get('project')} : {sourcestamp.get('branch')}",
         "body": summary(context["builds"], sourcestamp),

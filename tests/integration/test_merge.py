@@ -241,7 +241,7 @@ def test_recipe_steps_show_counts_and_link_uploads(
 
     upload = steps["report-html"]
     assert upload["results"] == SUCCESS
-    where = f"unit/{build['number']}/report-html"
+    where = f"demo/feature/unit-{build['number']}/report-html"
     assert upload["urls"] == [{"name": "report-html", "url": f"http://artifacts.test/{where}/"}]
-    copied = master.cluster.master_dir / "artifacts" / where / "r.txt"
+    copied = master.cluster.master_dir / "results" / where / "r.txt"
     assert copied.read_text() == "hi\n"
