@@ -285,6 +285,8 @@ class Zulip(Section):
     # Alerts when a main branch fails, and the master's own errors; null: not sent.
     critical_stream: Text | None = None
     ops_stream: Text | None = None
+    # At most one message of master errors per this many seconds.
+    ops_interval: Seconds = 300.0
 
 
 class Identity(Section):

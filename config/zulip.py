@@ -268,6 +268,7 @@ def build(settings: Settings) -> list[service.BuildbotService]:
                 zulip.bot_email,
                 api_key=_key(),
                 stream=zulip.ops_stream,
+                interval=zulip.ops_interval,
                 name="zulip-master-errors",
             )
         )

@@ -35,7 +35,7 @@ BUILDERS = [
 ]
 
 
-def zulip(site: str, **streams: str) -> dict[str, Any]:
+def zulip(site: str, **streams: Any) -> dict[str, Any]:
     return {"site": site, "bot_email": BOT, "api_key": API_KEY, "stream": "ci", **streams}
 
 
@@ -191,3 +191,32 @@ def test_unreachable_zulip_is_logged_without_the_key(
     assert build["results"] == SUCCESS
     assert "could not post to ci" in complaint[0]
     assert API_KEY not in log.read_text()
+
+
+def test_master_errors_go_to_the_ops_stream_batched(
+    repo: GitRepo, start_master: StartMaster, zulip_site: RecordingServer
+) -> None:
+    """GitHub answering 500 makes the master log errors; they reach the ops stream."""
+    with RecordingServer(status=500) as github_api:
+        github = {"token": "gh-token-77", "webhook_secret": "s", "api_url": github_api.url}
+        streams = {"ops_stream": "ops", "ops_interval": 1}
+        settings = local_settings(
+            repo.url,
+            [builder("unit", "true")],
+            zulip=zulip(zulip_site.url, **streams),
+            github=github,
+        )
+        master = start_master(settings)
+        repo.branch("feature")
+        repo.commit({"x": "1"})
+        repo.push()
+        master.wait_for_builds(1)
+        found = wait_for(
+            "the failed status updates on the ops stream",
+            lambda: [m for m in messages(zulip_site) if m["to"] == "ops"] or None,
+        )
+
+    assert found[0]["topic"] == "test master master errors"
+    assert 'Failed to update "' in found[0]["content"]
+    assert found[0]["content"].startswith("```\n")
+    assert "gh-token-77" not in "".join(m["content"] for m in found)
