@@ -28,14 +28,15 @@ def build(settings: Settings) -> dict[str, Any]:
         }
         config["workers"] = workers.build(settings)
         config["builders"] = builders.build(settings)
-        # Buildbot's janitor: a nightly build on a worker inside this master.
-        config["configurators"] = [results.Janitor(settings)]
     if "schedulers" in master.roles:
         config["change_source"] = changes.build(settings)
         config["schedulers"] = schedulers.build(settings)
         # Reporters hear every master's builds through the message queue: run them on the
         # one master that schedules, or each status would be sent once per master.
         config["services"] = reporters.build(settings)
+        # Buildbot's janitor: a nightly build on a worker inside this master (one master
+        # schedules, so one janitor per cluster).
+        config["configurators"] = [results.Janitor(settings)]
     if "web" in master.roles:
         config["www"] = www.build(settings)
         config.setdefault("services", []).extend(

@@ -77,9 +77,6 @@ class Metrics(WebPage):
 
     path = "metrics"
 
-    def checkConfig(self, checker: PasswordAuth | None = None) -> None:
-        pass
-
     @defer.inlineCallbacks
     def reconfigService(self, checker: PasswordAuth | None = None) -> Generator[Any, Any, None]:
         self.checker = checker

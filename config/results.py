@@ -154,9 +154,6 @@ class ResultsPages(WebPage):
 
     path = RESULTS
 
-    def checkConfig(self) -> None:
-        pass
-
     def page(self) -> Resource:
         root = Path(self.master.basedir, RESULTS)
         root.mkdir(exist_ok=True)

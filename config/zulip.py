@@ -189,17 +189,6 @@ class MasterErrors(service.BuildbotService):
 
     secrets: ClassVar[list[str]] = ["api_key"]
 
-    def checkConfig(
-        self,
-        site: str,
-        bot_email: str,
-        api_key: Any,
-        stream: str,
-        interval: float = 60.0,
-        keep: int = 10,
-    ) -> None:
-        pass
-
     @defer.inlineCallbacks
     def reconfigService(
         self,

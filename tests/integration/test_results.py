@@ -64,7 +64,7 @@ def test_results_are_served_linked_and_pruned(repo: GitRepo, start_master: Start
     published = master.cluster.master_dir / "results/demo/feature/docs" / f"docs-{old['number']}"
     three_days_ago = time.time() - 3 * 86400
     os.utime(published / ".published", (three_days_ago, three_days_ago))
-    janitor = next(b for b in master.get("builders")["builders"] if b["name"] == JANITOR_NAME)
+    janitor = master.builder(JANITOR_NAME)
     admin = master.session("admin", "admin-pw")
     forced = admin.control(
         f"forceschedulers/{JANITOR_NAME}_force", "force", builderid=janitor["builderid"]
