@@ -24,7 +24,7 @@ from buildbot.configurators.janitor import JANITOR_NAME
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import util
 from buildbot.process.buildstep import BuildStep
-from buildbot.process.results import SUCCESS
+from buildbot.process.results import SKIPPED, SUCCESS
 from twisted.internet import defer, threads
 from twisted.web.resource import Resource
 from twisted.web.static import File
@@ -94,7 +94,11 @@ class Publish(BuildStep):
 
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
-        yield threads.deferToThread(publish, Path(self.master.basedir, self.where))
+        upload = Path(self.master.basedir, self.where)
+        if not upload.is_dir():  # the upload failed and the build went on
+            self.descriptionDone = [f"{self.upload}: nothing to publish"]
+            return int(SKIPPED)
+        yield threads.deferToThread(publish, upload)
         self.descriptionDone = [f"{self.upload} published"]
         return int(SUCCESS)
 

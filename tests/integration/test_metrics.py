@@ -61,9 +61,15 @@ def test_metrics_follow_builds_behind_a_login(
     settings = local_settings(repo.url, builders, auth={"metrics_login": True})
     master = start_master(settings)
 
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        scrape(master, login=None)
-    assert refused.value.code == 401
+    def refused() -> int | None:
+        try:
+            scrape(master, login=None)
+        except urllib.error.HTTPError as error:
+            # 404 until the page is on the web root, just after the master started.
+            return error.code if error.code != 404 else None
+        return 200
+
+    assert wait_for("the metrics page", refused) == 401
     before = scrape(master)
     assert before["buildbot_ec2_instances_running{}"] == 0
     assert before["buildbot_ec2_spot_requests_open{}"] == 0
