@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 REPO ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit integration bench constraints clean
+.PHONY: run test lint unit integration bench constraints clean image
 
-$(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-deploy.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-test.txt -c constraints.txt
@@ -42,5 +42,9 @@ test: lint $(VENV)/.installed .venv-crossbar/.installed
 constraints: $(VENV)/.installed
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
 
+# The master's Docker image: `make image IMAGE_ARGS="--config-file=config.yml"` (see build-images).
+image: $(VENV)/.installed
+	PYTHON=$(PY) ./build-images $(IMAGE_ARGS)
+
 clean:
-	rm -rf $(VENV) .venv-crossbar .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-crossbar .run .pytest_cache .mypy_cache .ruff_cache .wheels

@@ -178,10 +178,6 @@ class Buildmaster(Section):
         return self
 
     @property
-    def multi_master(self) -> bool:
-        return self.mq is not None
-
-    @property
     def url(self) -> str:
         """The public base URL of the web UI, ending in '/'."""
         url = self.public_url or f"http://{self.host}:{self.web_port}/"
@@ -287,6 +283,22 @@ class Zulip(Section):
     ops_stream: Text | None = None
     # At most one message of master errors per this many seconds.
     ops_interval: Seconds = 300.0
+
+
+class Deploy(Section):
+    """Where and how ``fabfile.py`` runs the master's container on its host."""
+
+    host: Text | None = None
+    image: Text = "buildmaster"
+    tag: Text = "latest"
+    docker: Command = Field(default_factory=lambda: ["docker"])
+    run_options: list[Text] = Field(default_factory=list)
+    container: Name = "buildmaster"
+    volume: Name = "buildmaster-data"
+    network: Name | None = None
+    settings_dir: Text = "/etc/buildmaster"
+    settings_via: Literal["file", "env"] = "file"
+    health_timeout: Seconds = 300.0
 
 
 class Identity(Section):
@@ -413,6 +425,7 @@ class Settings(Section):
     github: GitHub | None = None
     zulip: Zulip | None = None
     aws: Aws | None = None
+    deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
     results: Results = Field(default_factory=Results)
     projects: Annotated[list[Project], Field(min_length=1)]

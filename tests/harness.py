@@ -244,58 +244,38 @@ class Postgres:
         if self.as_user:
             shutil.chown(self.root, "postgres")
 
-    def _run(self, *command: str) -> None:
-        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
+    def _run(self, program: str, *args: str) -> str:
+        """Run one of the server's programs as its user; return what it printed."""
+        done = subprocess.run(
+            [*self.as_user, str(self.bin / program), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.stdout.strip()
+
+    def _client(self, program: str, *args: str) -> str:
+        """Run a client program against the server as its superuser."""
+        return self._run(program, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *args)
 
     def start(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
         log = str(self.root / "server.log")  # not a pipe: the server outlives pg_ctl
-        self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start"
-        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
 
     def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def query(self, database: str, sql: str) -> str:
         """Run one SQL statement with psql and return its unaligned output."""
-        done = subprocess.run(
-            [
-                *self.as_user,
-                str(self.bin / "psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-tA",
-                "-c",
-                sql,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return done.stdout.strip()
+        return self._client("psql", "-d", database, "-tA", "-c", sql)
 
     def create_database(self, name: str) -> str:
         """Create a database and return its SQLAlchemy URL."""
-        self._run(
-            str(self.bin / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            name,
-        )
+        self._client("createdb", name)
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
 

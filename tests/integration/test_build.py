@@ -1,11 +1,15 @@
-"""A push to a watched repository becomes a build on a real worker."""
+"""A push to a watched repository becomes a build on a real worker.
+
+The success case runs on both databases the master supports: SQLite (the default) and a
+real PostgreSQL server.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import StartMaster, local_settings
-from tests.harness import FAILURE, SUCCESS, GitRepo
+from tests.harness import FAILURE, SUCCESS, GitRepo, Postgres
 
 pytestmark = pytest.mark.slow
 
@@ -14,8 +18,15 @@ CHECKS = [
 ]
 
 
-def test_push_to_branch_builds_with_success(repo: GitRepo, start_master: StartMaster) -> None:
-    master = start_master(local_settings(repo.url, CHECKS))
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_push_to_branch_builds_with_success(
+    repo: GitRepo, start_master: StartMaster, database: str, request: pytest.FixtureRequest
+) -> None:
+    db_url = "sqlite:///state.sqlite"
+    if database == "postgresql":
+        postgres: Postgres = request.getfixturevalue("postgres")
+        db_url = postgres.create_database("core_build")
+    master = start_master(local_settings(repo.url, CHECKS, buildmaster={"db_url": db_url}))
     repo.branch("feature")
     sha = repo.commit({"check.sh": "echo all good\n"})
     repo.push()
@@ -25,6 +36,8 @@ def test_push_to_branch_builds_with_success(repo: GitRepo, start_master: StartMa
     assert build["results"] == SUCCESS
     assert master.properties(build["buildid"])["got_revision"] == sha
     assert "all good" in master.log(build["buildid"], "check")
+    if database == "postgresql":
+        assert postgres.query("core_build", "select count(*) from builds where results = 0") == "1"
 
 
 def test_failing_checks_give_failure(repo: GitRepo, start_master: StartMaster) -> None:

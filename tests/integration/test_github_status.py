@@ -122,7 +122,8 @@ def test_stopped_build_and_cancelled_request_report_error(
     assert build["results"] == CANCELLED
     for name in ("first", "second"):
         sent = wait_final_state(github_api, f"buildbot/{name}")
-        assert sent[0].body["state"] == "pending"
+        everything = [(r.body["context"], r.body["state"]) for r in github_api.recorded()]
+        assert sent[0].body["state"] == "pending", everything
         assert sent[-1].body["state"] == "error"
         assert sent[-1].body["description"] == "Build cancelled."
         assert {r.path for r in sent} == {f"/repos/repo/origin/statuses/{sha}"}
@@ -159,6 +160,12 @@ def test_github_answering_500_does_not_break_the_build(
 
     assert build["results"] == SUCCESS
     assert sent[-1].body["state"] == "success"
-    log = (master.cluster.master_dir / "twistd.log").read_text(errors="replace")
-    assert 'Failed to update "success"' in log
+    twistd_log = master.cluster.master_dir / "twistd.log"
+
+    def logged_failure() -> str | None:
+        text = twistd_log.read_text(errors="replace")
+        return text if 'Failed to update "success"' in text else None
+
+    # The server records a request before it answers: the master logs the 500 after.
+    log = wait_for("the failed update in the log", logged_failure)
     assert TOKEN not in log
