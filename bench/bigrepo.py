@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.cluster import Running, git_env, last_buildid, running, settings
+from bench.cluster import TRIVIAL_BUILDER, Running, git_env, last_buildid, running, settings
 from bench.report import Row
 
 COMMITTER = "Bench <bench@example.com>"
@@ -154,7 +154,7 @@ def measure(root: Path, cache: Path, commits: int, files: int, runs: int) -> lis
     url = str(bare)
     stamp = time.strftime("%H%M%S")
     with running(root / "cluster", settings(url, 1, 0)) as bench:
-        [builder] = bench.master.get("builders")["builders"]
+        builder = bench.master.builder(TRIVIAL_BUILDER)
         new_work(bare, f"warm-{stamp}")
         build_time(bench, builder["builderid"], f"warm-{stamp}")  # the worker clones once
         warm = []

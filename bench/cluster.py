@@ -20,7 +20,10 @@ from config.local import LocalCluster
 from tests.conftest import local_settings
 from tests.harness import GIT_ENV, Master
 
-TRIVIAL = [{"name": "trivial", "steps": [{"kind": "run", "name": "command", "command": ["true"]}]}]
+TRIVIAL_BUILDER = "trivial"
+TRIVIAL = [
+    {"name": TRIVIAL_BUILDER, "steps": [{"kind": "run", "name": "command", "command": ["true"]}]}
+]
 WEBHOOK_SECRET = "bench-webhook-secret"
 
 

@@ -14,7 +14,7 @@ from buildbot.locks import WorkerLock
 from buildbot.plugins import steps, util
 from buildbot.process.buildstep import BuildStep
 
-from config import workers
+from config import results, workers
 from config.settings import (
     Builder,
     CommandOptions,
@@ -77,21 +77,20 @@ def docs_step(step: DocsStep) -> BuildStep:
     )
 
 
-def upload_step(step: UploadStep) -> BuildStep:
-    """The directory goes to ``artifacts/<builder>/<build number>/<name>`` on the master."""
+def upload_step(step: UploadStep) -> list[BuildStep]:
+    """The directory goes to the build's results directory, then is published."""
     name = step.name or "upload"
-    where = f"%(prop:buildername)s/%(prop:buildnumber)s/{name}"
-    url = util.Interpolate(step.url.rstrip("/") + f"/{where}/") if step.url else None
-    return steps.DirectoryUpload(
+    upload = steps.DirectoryUpload(
         workersrc=step.source,
-        masterdest=util.Interpolate(f"artifacts/{where}"),
-        url=url,
+        masterdest=results.destination(name),
+        url=results.address(step.url, name),
         urlText=name,
         **{"name": name, **_options(step)},
     )
+    return [upload, results.Publish(name)]
 
 
-RECIPE_STEPS: dict[str, Callable[[Any], BuildStep]] = {
+RECIPE_STEPS: dict[str, Callable[[Any], BuildStep | list[BuildStep]]] = {
     "run": run_step,
     "test": test_step,
     "lint": lint_step,
@@ -112,7 +111,10 @@ def checkout(project: Project) -> BuildStep:
 
 
 def factory(project: Project, builder: Builder, bot: Identity) -> util.BuildFactory:
-    recipe = [RECIPE_STEPS[step.kind](step) for step in builder.steps]
+    recipe: list[BuildStep] = []
+    for step in builder.steps:
+        made = RECIPE_STEPS[step.kind](step)
+        recipe += made if isinstance(made, list) else [made]
     return util.BuildFactory([checkout(project), MergeForward(project, bot), *recipe])
 
 
@@ -121,6 +123,14 @@ def locks(builder: Builder) -> list[Any]:
     if builder.lock is None:
         return []
     return [WorkerLock(builder.lock, maxCount=1).access("exclusive")]
+
+
+def expected_failure(project: Project, builder: Builder) -> dict[str, Any]:
+    """A builder of ``failing_builders``: tagged so the UI lists it apart, and its builds
+    carry the ``expected_failure`` property the reporters read."""
+    if builder.name not in project.failing_builders:
+        return {}
+    return {"tags": ["expected-failure"], "properties": {"expected_failure": True}}
 
 
 def projects(settings: Settings) -> list[util.Project]:
@@ -138,6 +148,7 @@ def build(settings: Settings) -> list[util.BuilderConfig]:
             factory=factory(project, builder, settings.bot),
             project=project.name,
             locks=locks(builder),
+            **expected_failure(project, builder),
         )
         for project in settings.projects
         for builder in project.builders

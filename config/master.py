@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import builders, changes, database, reporters, schedulers, secrets, workers, www
+from config import (
+    builders,
+    changes,
+    database,
+    metrics,
+    reporters,
+    results,
+    schedulers,
+    secrets,
+    workers,
+    www,
+)
 from config.settings import Settings
 
 
@@ -34,8 +45,14 @@ def build(settings: Settings) -> dict[str, Any]:
         # Reporters hear every master's builds through the message queue: run them on the
         # one master that schedules, or each status would be sent once per master.
         config["services"] = reporters.build(settings)
+        # Buildbot's janitor: a nightly build on a worker inside this master (one master
+        # schedules, so one janitor per cluster).
+        config["configurators"] = [results.Janitor(settings)]
     if "web" in master.roles:
         config["www"] = www.build(settings)
+        config.setdefault("services", []).extend(
+            [metrics.build(settings), results.ResultsPages(name="results")]
+        )
     return config
 
 

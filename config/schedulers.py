@@ -54,6 +54,20 @@ def forced(project: Project) -> BaseScheduler:
         label=f"Build a branch of {project.name}",
         builderNames=[b.name for b in project.builders],
         reason=util.StringParameter(name="reason", label="Reason", default="", size=60),
+        properties=[
+            util.StringParameter(
+                name="base",
+                label="Merge into (for a pull request, refs/pull/N/head; empty: "
+                f"{project.merge_into})",
+                default="",
+                size=30,
+            ),
+            util.BooleanParameter(
+                name="report-expected-failures",
+                label="Report failures of failing_builders to GitHub as failures",
+                default=False,
+            ),
+        ],
         codebases=[
             util.CodebaseParameter(
                 "",

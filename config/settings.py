@@ -187,6 +187,8 @@ class Buildmaster(Section):
 class Auth(Section):
     users: dict[Name, SecretStr] = Field(default_factory=dict)
     admins: list[Name] = Field(default_factory=list)
+    # /metrics asks for a user of ``users`` (HTTP basic auth) when true.
+    metrics_login: bool = False
 
     @model_validator(mode="after")
     def _admins_are_users(self) -> Auth:
@@ -276,6 +278,11 @@ class Zulip(Section):
     bot_email: Text
     api_key: SecretStr
     stream: Text = "buildbot"
+    # Alerts when a main branch fails, and the master's own errors; null: not sent.
+    critical_stream: Text | None = None
+    ops_stream: Text | None = None
+    # At most one message of master errors per this many seconds.
+    ops_interval: Seconds = 300.0
 
 
 class Deploy(Section):
@@ -354,8 +361,9 @@ class DocsStep(CommandOptions):
 class UploadStep(StepOptions):
     """Copies a directory of the worker's tree to the master and links it from the build.
 
-    It lands in ``artifacts/<builder>/<build number>/<name>`` below the master's
-    directory; ``url`` is where that ``artifacts/`` directory is published.
+    It lands in ``results/<project>/<branch>/<builder>-<number>/<name>`` below the
+    master's directory, which the master serves at ``/results/``; ``url`` is where that
+    ``results/`` directory is published instead, if elsewhere.
     """
 
     kind: Literal["upload"]
@@ -380,11 +388,32 @@ class Project(Section):
     merge_into: Text = "master"
     release_prefix: Text = "release/"
     builders: Annotated[list[Builder], Field(min_length=1)]
+    # Builders known to fail: their failures are listed apart and are a success on GitHub.
+    failing_builders: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _builder_names_unique(self) -> Project:
         _require_unique("builder", [b.name for b in self.builders])
         return self
+
+    @model_validator(mode="after")
+    def _failing_builders_exist(self) -> Project:
+        names = {b.name for b in self.builders}
+        for name in self.failing_builders:
+            if name not in names:
+                raise PydanticCustomError(
+                    "failing_builder",
+                    "failing_builders: {name} is not one of this project's builders",
+                    {"name": _show(name)},
+                )
+        return self
+
+
+class Results(Section):
+    """Published build results and housekeeping: how long results and logs are kept."""
+
+    keep_days: Count = 14
+    log_keep_days: Count = 90
 
 
 class Settings(Section):
@@ -398,6 +427,7 @@ class Settings(Section):
     aws: Aws | None = None
     deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
+    results: Results = Field(default_factory=Results)
     projects: Annotated[list[Project], Field(min_length=1)]
 
     @model_validator(mode="after")

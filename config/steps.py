@@ -42,13 +42,21 @@ class Plan:
     target: str
 
 
-def plan(branch: str | None, project: Project, *, is_tag: bool = False) -> Plan:
-    """The MergeForward case for a build of ``branch`` (a branch or tag name)."""
+def plan(
+    branch: str | None, project: Project, *, is_tag: bool = False, base: str | None = None
+) -> Plan:
+    """The MergeForward case for a build of ``branch`` (a branch or tag name).
+
+    ``base``, given when a build is forced (a pull request's base branch, say), is what a
+    merging build merges instead of ``merge_into``.
+    """
     main = project.merge_into
     if not branch or branch == main:
         return Plan("main", main)
     if is_tag or branch.startswith(project.release_prefix) or VERSION_TAG.match(branch):
         return Plan("release", main)
+    if base:
+        return Plan("merge", base)
     if branch.startswith(MAINTENANCE_PREFIX):
         series = branch[len(MAINTENANCE_PREFIX) :].split("/")[0]
         if series:
@@ -121,7 +129,7 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, Any]:
         branch = self.getProperty("branch")
-        todo = plan(branch, self.project, is_tag=self._is_tag())
+        todo = plan(branch, self.project, is_tag=self._is_tag(), base=self.getProperty("base"))
         if todo.kind == "main":
             rc, parent = yield self._git("rev-parse", "--verify", "--quiet", "HEAD~1")
             self._set_base(parent if rc == 0 else EMPTY_TREE)

@@ -54,9 +54,14 @@ def _refuse(username: bytes) -> bytes:
     raise UnauthorizedLogin()
 
 
+def passwords(settings: Settings) -> dict[str, str]:
+    """``auth.users``: each user's password or bcrypt hash."""
+    return {name: secret.get_secret_value() for name, secret in settings.auth.users.items()}
+
+
 def auth(settings: Settings) -> tuple[Any, Any]:
     """``(auth, authz)``: users log in with passwords; anyone reads, only admins control."""
-    users = {name: secret.get_secret_value() for name, secret in settings.auth.users.items()}
+    users = passwords(settings)
     authz = util.Authz(
         allowRules=[util.AnyControlEndpointMatcher(role="admins")],
         roleMatchers=[util.RolesFromUsername(roles=["admins"], usernames=settings.auth.admins)],

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import boto3
 import pytest
+from buildbot.configurators.janitor import JANITOR_NAME
 
 from config.local import LocalCluster
 
@@ -124,6 +125,10 @@ class Master:
             result: dict[str, Any] = json.load(response)
             return result
 
+    def builder(self, name: str) -> dict[str, Any]:
+        """The builder ``name`` (the master also has Buildbot's janitor builder)."""
+        return next(b for b in self.get("builders")["builders"] if b["name"] == name)
+
     def builds(self, **params: Any) -> list[dict[str, Any]]:
         return list(self.get("builds", **params)["builds"])
 
@@ -149,7 +154,8 @@ class Master:
     def wait_workers(self, count: int, timeout: float = 60) -> None:
         def connected() -> bool:
             workers = self.get("workers")["workers"]
-            return sum(1 for w in workers if w["connected_to"]) >= count
+            ours = [w for w in workers if w["name"] != JANITOR_NAME]  # Buildbot's, in-master
+            return sum(1 for w in ours if w["connected_to"]) >= count
 
         wait_for(f"{count} connected worker(s)", connected, timeout)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from buildbot.configurators.janitor import JANITOR_NAME
 
 from config.local import LocalCluster
 from tests.conftest import local_settings
@@ -185,7 +186,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         assert done.returncode == 0, _output(done)
         assert deployment.image() == f"{images.repository}:{images.commit}"
         builders = {b["name"] for b in master.get("builders")["builders"]}
-        assert builders == {"quick", "slow"}
+        assert builders == {"quick", "slow", JANITOR_NAME}
 
         # The settings sit in a root-only directory, readable by the container's user only,
         # and no secret shows in `docker inspect`.
@@ -285,7 +286,8 @@ def test_fab_start_can_hand_the_settings_over_as_an_environment_variable(
     try:
         done = deployment.fab("start")
         assert done.returncode == 0, _output(done)
-        assert {b["name"] for b in deployment.master.get("builders")["builders"]} == {"quick"}
+        builders = {b["name"] for b in deployment.master.get("builders")["builders"]}
+        assert builders == {"quick", JANITOR_NAME}
 
         env_file = Path(settings["deploy"]["settings_dir"]) / f"{deployment.name}.env"
         assert (env_file.stat().st_uid, oct(env_file.stat().st_mode & 0o777)) == (0, "0o400")

@@ -54,7 +54,7 @@ def browser(playwright: Playwright, profile: Path, **options: Any) -> BrowserCon
 
 
 def builder_page(context: BrowserContext, master: Master) -> Page:
-    [builder] = master.get("builders")["builders"]
+    builder = master.builder("checks")
     page = context.new_page()
     page.goto(f"{master.url}#/builders/{builder['builderid']}")
     expect(page.get_by_role("button", name="Anonymous")).to_be_visible()

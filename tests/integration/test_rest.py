@@ -33,7 +33,7 @@ def test_clients_hanging_up_do_not_break_the_web_server(
         hang_up_early(port, "/api/v2/workers")
 
     for _ in range(20):
-        assert master.get("builders")["builders"][0]["name"] == "checks"
+        assert master.builder("checks")["name"] == "checks"
     log = (master.cluster.master_dir / "twistd.log").read_text()
     assert "Unhandled Error" not in log
     assert "object has no attribute 'write'" not in log

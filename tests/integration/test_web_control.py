@@ -55,7 +55,7 @@ def test_wrong_password_is_refused_and_logged_without_it(master: Master) -> None
 
 def test_bcrypt_hashed_password_logs_in_as_admin(master: Master) -> None:
     boss = master.session("boss", "hashed-pw")
-    [builder] = master.get("builders")["builders"]
+    builder = master.builder("slow")
 
     status, answer = boss.control(
         "forceschedulers/demo-force", "force", builderid=builder["builderid"], branch="master"
@@ -71,12 +71,12 @@ def _running(master: Master) -> dict[str, Any]:
 
 def test_only_admins_control(master: Master) -> None:
     admin = master.session("admin", "admin-pw")
-    [builder] = master.get("builders")["builders"]
+    builder = master.builder("slow")
     force = ("forceschedulers/demo-force", "force")
     force_params = {"builderid": builder["builderid"], "branch": "master", "reason": "test"}
 
     # Reading needs no login.
-    assert master.get("builders")["builders"][0]["name"] == "slow"
+    assert master.builder("slow")["builderid"] == builder["builderid"]
 
     # Force: refused to anonymous and non-admin, done for the admin.
     assert refused(master, *force, **force_params) == [403, 403]
@@ -129,7 +129,7 @@ def test_only_admins_control(master: Master) -> None:
     assert refused(master, path, "cleanShutdown") == [403, 403]
 
     # Pause and stop the worker.
-    [worker] = master.get("workers")["workers"]
+    worker = next(w for w in master.get("workers")["workers"] if w["name"] == "worker-1")
     path = f"workers/{worker['workerid']}"
     assert refused(master, path, "pause") == [403, 403]
     assert refused(master, path, "stop") == [403, 403]

@@ -192,3 +192,18 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
 def test_plan_per_branch_name(branch: str | None, kind: str, target: str) -> None:
     found = plan(branch, PROJECT)
     assert (found.kind, found.target) == (kind, target)
+
+
+@pytest.mark.parametrize(
+    ("branch", "expected"),
+    [
+        ("refs/pull/7/head", ("merge", "release/2")),
+        ("master", ("main", "master")),
+        ("release/3", ("release", "master")),
+    ],
+)
+def test_forced_base_is_merged_instead_of_merge_into(
+    branch: str, expected: tuple[str, str]
+) -> None:
+    found = plan(branch, PROJECT, base="release/2")
+    assert (found.kind, found.target) == expected

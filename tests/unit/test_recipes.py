@@ -11,6 +11,7 @@ from buildbot.locks import WorkerLock
 from buildbot.plugins import steps
 
 from config import builders, master
+from config.results import Publish
 from config.settings import validate
 from config.steps import Checkout, Lint, MergeForward, Pytest
 from tests.unit.test_settings import GOOD, changed, message
@@ -118,6 +119,7 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
         Lint,
         steps.Sphinx,
         steps.DirectoryUpload,
+        Publish,
     ]
 
 

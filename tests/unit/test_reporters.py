@@ -12,6 +12,7 @@ from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
 
 from config import reporters
 from config.settings import SettingsError, validate
+from config.zulip import MasterErrors, ZulipStream, commit_link
 from tests.unit.test_settings import GOOD
 
 GITHUB = {"token": "t", "webhook_secret": "s"}
@@ -44,12 +45,53 @@ def test_report_status_false_gives_no_commit_statuses() -> None:
     assert made(github={**GITHUB, "report_status": False}) == []
 
 
-def test_zulip_section_gives_zulip_results_only() -> None:
-    [zulip] = made(zulip=ZULIP)
+def test_zulip_section_gives_buildset_summaries_only() -> None:
+    [summaries] = made(zulip=ZULIP)
 
-    assert isinstance(zulip, reporters.ZulipResults)
-    assert [g.wanted_event_keys for g in zulip._generators()] == [[("builds", None, "finished")]]
-    assert repr(zulip._config_kwargs["token"]) == repr(util.Secret("zulip.api_key"))
+    assert isinstance(summaries, ZulipStream)
+    assert summaries._config_kwargs["stream"] == "buildbot"
+    keys = [g.wanted_event_keys for g in summaries._config_kwargs["generators"]]
+    assert keys == [[("buildsets", None, "complete")]]
+    assert repr(summaries._config_kwargs["api_key"]) == repr(util.Secret("zulip.api_key"))
+
+
+def test_zulip_alert_and_ops_streams_when_named() -> None:
+    found = made(zulip={**ZULIP, "critical_stream": "alerts", "ops_stream": "ops"})
+
+    assert [s.name for s in found] == ["zulip-summaries", "zulip-alerts", "zulip-master-errors"]
+    assert isinstance(found[2], MasterErrors)
+    [alerts] = found[1]._config_kwargs["generators"]
+    assert alerts.branches == ["master"]
+    assert found[2]._config_kwargs["stream"] == "ops"
+
+
+@pytest.mark.parametrize(
+    ("repository", "text"),
+    [
+        (
+            "https://github.com/ClusterHQ/flocker.git",
+            "[0123456789ab](https://github.com/ClusterHQ/flocker/commit/0123456789abcdef)",
+        ),
+        ("/srv/git/flocker.git", "`0123456789ab`"),
+    ],
+)
+def test_commit_link(repository: str, text: str) -> None:
+    assert commit_link(repository, "0123456789abcdef") == text
+
+
+def test_expected_failure_description_unless_forced_to_report() -> None:
+    failed = {
+        "complete": True,
+        "results": FAILURE,
+        "properties": {"expected_failure": (True, "Builder")},
+    }
+    forced = {
+        **failed,
+        "properties": {**failed["properties"], "report-expected-failures": (True, "Force")},
+    }
+
+    assert reporters.describe(failed).startswith("Expected failure:")
+    assert reporters.describe(forced) == "Build failed."
 
 
 def test_github_defaults() -> None:
@@ -110,3 +152,12 @@ def test_repository_slug(repository: str, slug: tuple[str | None, str | None]) -
 def test_descriptions(build: dict[str, Any], text: str) -> None:
     assert reporters.describe(build) == text
     assert len(text) <= 140  # GitHub's limit for a status description
+
+
+def test_failing_builders_must_be_builders_of_the_project() -> None:
+    project = {**GOOD["projects"][0], "failing_builders": ["nope"]}
+    with pytest.raises(SettingsError) as error:
+        validate({**GOOD, "projects": [project]})
+    assert str(error.value) == (
+        'config: projects[0]: failing_builders: "nope" is not one of this project\'s builders'
+    )
