@@ -25,6 +25,11 @@ class Request:
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
+    @property
+    def form(self) -> dict[str, str]:
+        """A form-encoded body (as Zulip's message API takes), one value per field."""
+        return {k: v[0] for k, v in parse_qs(self.body).items()}
+
 
 class RecordingServer:
     """Answers every request with ``status`` and a JSON body, and keeps a copy of it."""
@@ -60,7 +65,9 @@ class RecordingServer:
                     recorder.requests.append(
                         Request("POST", parts.path, parse_qs(parts.query), dict(self.headers), body)
                     )
-                answer = json.dumps({"result": "ok" if recorder.status < 400 else "error"})
+                # Zulip's answer shape; GitHub's clients here read only the status code.
+                ok = recorder.status < 400
+                answer = json.dumps({"result": "success" if ok else "error", "msg": ""})
                 self.send_response(recorder.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

@@ -8,7 +8,6 @@ sessions quick) on a base image that ``deploy/make-base-image`` debootstraps onc
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import getpass
 import json
@@ -16,17 +15,15 @@ import os
 import re
 import shlex
 import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 
 from tests.harness import free_port, wait_for
+from tests.recording_server import RecordingServer
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "buildmaster-base:bookworm"
@@ -188,51 +185,8 @@ def ssh_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshHost]:
         process.wait(timeout=30)
 
 
-@dataclass
-class Message:
-    user: str
-    fields: dict[str, str]
-
-
-@dataclass
-class FakeZulip:
-    """Records what is posted to ``/api/v1/messages`` and answers as Zulip does."""
-
-    url: str
-    messages: list[Message] = field(default_factory=list)
-
-
 @pytest.fixture
-def fake_zulip() -> Iterator[FakeZulip]:
-    zulip = FakeZulip("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-            auth = self.headers.get("Authorization", "")
-            user = base64.b64decode(auth.removeprefix("Basic ")).decode() if auth else ""
-            if self.path == "/api/v1/messages":
-                fields = {k: v[0] for k, v in parse_qs(body).items()}
-                zulip.messages.append(Message(user, fields))
-                answer, status = {"result": "success", "msg": "", "id": len(zulip.messages)}, 200
-            else:
-                answer, status = {"result": "error", "msg": "no such endpoint"}, 404
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    zulip.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def fake_zulip() -> Iterator[RecordingServer]:
+    """A local Zulip: records what the fabfile posts and answers as Zulip does."""
+    with RecordingServer(status=200) as zulip:
         yield zulip
-    finally:
-        server.shutdown()
-        server.server_close()

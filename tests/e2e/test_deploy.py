@@ -9,6 +9,7 @@ announcements land in a fake Zulip.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -24,8 +25,9 @@ from buildbot.configurators.janitor import JANITOR_NAME
 
 from config.local import LocalCluster
 from tests.conftest import local_settings
-from tests.e2e.conftest import CHECKOUT, FakeZulip, Images, SshHost, run
+from tests.e2e.conftest import CHECKOUT, Images, SshHost, run
 from tests.harness import SUCCESS, GitRepo, Master, Session, wait_for
+from tests.recording_server import RecordingServer, Request
 
 FAB = Path(sys.executable).parent / "fab"
 QUICK = {"name": "quick", "steps": [{"kind": "run", "command": ["true"]}]}
@@ -90,6 +92,11 @@ class Deployment:
             return not running and not pending
 
         wait_for("the master to become idle", idle, timeout=120)
+
+
+def announcements(zulip: RecordingServer) -> list[Request]:
+    """The messages posted to the local Zulip's message API, oldest first."""
+    return [r for r in zulip.recorded() if r.path == "/api/v1/messages"]
 
 
 def _output(done: subprocess.CompletedProcess[str]) -> str:
@@ -161,7 +168,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
     docker: list[str],
     images: Images,
     ssh_host: SshHost,
-    fake_zulip: FakeZulip,
+    fake_zulip: RecordingServer,
 ) -> None:
     settings = _settings(
         tmp_path,
@@ -215,7 +222,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         assert done.returncode != 0, _output(done)
         assert "1 build(s) running: not updating" in done.stderr, _output(done)
         assert deployment.image() == f"{images.repository}:{images.commit}"
-        assert fake_zulip.messages == []
+        assert announcements(fake_zulip) == []
 
         # update --force goes ahead all the same (the running build is cut off), announced
         # before and after, and the data volume is kept.
@@ -226,16 +233,16 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         assert cut_off["complete"] and cut_off["results"] != SUCCESS
         history = {b["buildid"]: b["results"] for b in master.builds(complete="true")}
         assert history[finished["buildid"]] == SUCCESS
-        assert len(fake_zulip.messages) == 2
-        down, back = fake_zulip.messages
-        assert down.user == "deploy-bot@example.com:zulip-api-key"
-        assert {k: down.fields[k] for k in ("type", "to", "topic")} == {
+        down, back = announcements(fake_zulip)
+        bot = base64.b64encode(b"deploy-bot@example.com:zulip-api-key").decode()
+        assert down.header("Authorization") == f"Basic {bot}"
+        assert {k: down.form[k] for k in ("type", "to", "topic")} == {
             "type": "stream",
             "to": "builds",
             "topic": "deploy",
         }
-        assert "goes down for a few minutes" in down.fields["content"]
-        assert f"now running {images.repository}:{images.changed}" in back.fields["content"]
+        assert "goes down for a few minutes" in down.form["content"]
+        assert f"now running {images.repository}:{images.changed}" in back.form["content"]
         deployment.quiesce()
 
         # update to an image that never comes up: back on the previous one, data intact.
@@ -246,7 +253,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
         assert deployment.image() == f"{images.repository}:{images.changed}"
         history = {b["buildid"]: b["results"] for b in master.builds(complete="true")}
         assert history[finished["buildid"]] == SUCCESS
-        failed = fake_zulip.messages[-1].fields["content"]
+        failed = announcements(fake_zulip)[-1].form["content"]
         assert f"update of the build master to {images.repository}:{images.broken} failed" in failed
         assert "is back on the previous image" in failed
 
@@ -268,7 +275,7 @@ def test_fab_starts_updates_rolls_back_and_refuses_under_running_builds(
 
         done = deployment.fab("announce", "--message=Deploy finished.")
         assert done.returncode == 0, _output(done)
-        assert fake_zulip.messages[-1].fields["content"] == "Deploy finished."
+        assert announcements(fake_zulip)[-1].form["content"] == "Deploy finished."
     finally:
         if worker is not None:
             worker.terminate()

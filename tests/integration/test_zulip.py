@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -58,7 +57,7 @@ def messages(site: RecordingServer) -> list[dict[str, str]]:
         assert request.path == "/api/v1/messages"
         expected = "Basic " + base64.b64encode(f"{BOT}:{API_KEY}".encode()).decode()
         assert request.header("Authorization") == expected
-        found.append({k: v[0] for k, v in parse_qs(request.body).items()})
+        found.append(request.form)
     return found
 
 
