@@ -23,28 +23,9 @@ SIGNATURE_HEADER = b"X-Hub-Signature-256"
 EVENTS = ("push", "ping")
 
 
-class GitPoller(changes.GitPoller):
-    """Buildbot 4.3's GitPoller, mended to remember every branch across a stop.
-
-    A poll cut short by a stop or reconfig saves only the branches it reached as all it
-    knows; after the restart the other branches look new and their newest commits are
-    built a second time. Here such a poll keeps what was known of the branches it skipped.
-    """
-
-    @defer.inlineCallbacks
-    def poll(self) -> Generator[Any, Any, None]:
-        if self.lastRev is None:
-            self.lastRev = yield self.getState("lastRev", {})
-        known = dict(self.lastRev or {})
-        yield super().poll()
-        if self.poll_should_exit() and self.lastRev is not None:
-            self.lastRev = {**known, **self.lastRev}
-            yield self.setState("lastRev", self.lastRev)
-
-
 def poller(project: Project, interval: float) -> ChangeSource:
     """Polls every branch of the project's repository."""
-    return GitPoller(
+    return changes.GitPoller(
         repourl=project.repository,
         branches=True,
         project=project.name,

@@ -129,7 +129,7 @@ def summary(request: pytest.FixtureRequest) -> Summary:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call":
-        _SUMMARIES.extend(v for k, v in report.user_properties if k == "summary")
+        _SUMMARIES.extend(str(v) for k, v in report.user_properties if k == "summary")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -18,17 +18,26 @@ import pytest
 
 from tests.conftest import StartMaster, Summary, local_settings
 from tests.harness import RETRY, SUCCESS, GitRepo, Master, wait_for
+from tests.integration.test_webhook import SECRET, deliver, push_payload, sign
 
 pytestmark = pytest.mark.slow
 
 SLOW = [{"name": "slow", "steps": [{"kind": "run", "name": "wait", "command": ["sleep", "4"]}]}]
 
 
-def push_branches(repo: GitRepo, count: int) -> None:
+def settings(repo: GitRepo) -> dict[str, Any]:
+    """Changes by signed webhook, as in production (a poller's timing stays out of it)."""
+    github = {"token": "unused", "webhook_secret": SECRET, "report_status": False}
+    return local_settings(repo.url, SLOW, changes={"kind": "github"}, github=github)
+
+
+def push_branches(repo: GitRepo, master: Master, count: int) -> None:
     for n in range(count):
         repo.branch(f"topic-{n}", "master")
-        repo.commit({f"topic-{n}.txt": "x\n"})
+        sha = repo.commit({f"topic-{n}.txt": "x\n"})
         repo.push()
+        body = push_payload(repo, f"refs/heads/topic-{n}", sha)
+        assert deliver(master, body, signature=sign(body)) == 200
 
 
 def running(master: Master) -> dict[str, Any]:
@@ -75,9 +84,9 @@ def check(master: Master, requests: int, summary: Summary, area: str) -> list[di
 def test_master_killed_mid_build_rebuilds_every_request_once(
     repo: GitRepo, start_master: StartMaster, summary: Summary
 ) -> None:
-    master = start_master(local_settings(repo.url, SLOW))
+    master = start_master(settings(repo))
     cluster = master.cluster
-    push_branches(repo, 2)
+    push_branches(repo, master, 2)
     interrupted = running(master)
 
     kill(cluster.processes[0], signal.SIGKILL)
@@ -91,9 +100,9 @@ def test_master_killed_mid_build_rebuilds_every_request_once(
 def test_worker_killed_mid_build_retries_when_a_worker_returns(
     repo: GitRepo, start_master: StartMaster, summary: Summary
 ) -> None:
-    master = start_master(local_settings(repo.url, SLOW))
+    master = start_master(settings(repo))
     cluster = master.cluster
-    push_branches(repo, 1)
+    push_branches(repo, master, 1)
     interrupted = running(master)
 
     kill(cluster.processes[1], signal.SIGKILL)  # the worker and its build's command
@@ -112,9 +121,9 @@ def test_worker_killed_mid_build_retries_when_a_worker_returns(
 def test_builds_queued_at_a_clean_stop_run_after_the_restart(
     repo: GitRepo, start_master: StartMaster, summary: Summary
 ) -> None:
-    master = start_master(local_settings(repo.url, SLOW))
+    master = start_master(settings(repo))
     cluster = master.cluster
-    push_branches(repo, 3)
+    push_branches(repo, master, 3)
     running(master)
     wait_for(
         "queued build requests",
@@ -128,3 +137,4 @@ def test_builds_queued_at_a_clean_stop_run_after_the_restart(
 
     builds = check(master, 3, summary, "master clean stop")
     assert [b["results"] for b in builds] == [SUCCESS] * 3
+

@@ -26,7 +26,7 @@ from tests.recording_server import RecordingServer
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-SECRETS = {
+SECRETS: dict[str, dict[str, Any]] = {
     "github": {"token": "ghp_SECRET-token-7d1", "webhook_secret": "SECRET-hook-4b2"},
     "zulip": {"api_key": "SECRET-zulip-9c3"},
     "aws": {"access_key_id": "AKIASECRETKEY0005E4", "secret_access_key": "SECRET-aws-6f5"},
@@ -118,7 +118,9 @@ def test_no_secret_shows_after_a_full_cycle(
                 places[f"log {step['name']}/{log['name']}"] = read(anonymous, url)
 
     secrets = [*secret_values(settings), worker_password]
-    leaks = [(secret, where) for secret in secrets for where, text in places.items() if secret in text]
+    leaks = [
+        (secret, where) for secret in secrets for where, text in places.items() if secret in text
+    ]
     summary(
         "secrets",
         tries=len(secrets) * len(places),

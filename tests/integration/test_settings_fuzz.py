@@ -60,7 +60,7 @@ def paths(node: Any, prefix: Path_ = ()) -> Iterator[Path_]:
 ALL_PATHS = sorted(paths(BASE), key=str)
 
 huge = st.sampled_from(["x" * 100_000, "é" * 5000, 10**40, -(10**40), 1e308])
-empty = st.sampled_from(["", [], {}, None, 0, " ", "\n"])
+empty: st.SearchStrategy[Any] = st.sampled_from(["", [], {}, None, 0, " ", "\n"])
 scalars = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
@@ -99,19 +99,20 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         path = draw(st.sampled_from(ALL_PATHS))
         try:
-            parent: Any = document
+            parent: Any = document  # a dict or list, indexed by the path's keys
             for part in path[:-1]:
                 parent = parent[part]
-            parent[path[-1]]  # noqa: B018 (still there after earlier mutations?)
+            parent[path[-1]]  # still there after the earlier mutations?
         except (KeyError, IndexError, TypeError):
             continue
         if not isinstance(parent, dict | list):
             continue
+        key: Any = path[-1]
         action = draw(st.sampled_from(["replace", "remove", "unknown", "step"]))
         if action == "replace":
-            parent[path[-1]] = draw(values)
+            parent[key] = draw(values)
         elif action == "remove":
-            del parent[path[-1]]
+            del parent[key]
         elif action == "unknown" and isinstance(parent, dict):
             parent[draw(st.text(min_size=1, max_size=12))] = draw(values)
         elif action == "step":
@@ -147,7 +148,11 @@ def settings_in_env(document: Any) -> Iterator[str]:
 def checkconfig_in_process(master_dir: Path, document: Any) -> tuple[int, str, str]:
     """Buildbot's checkconfig code on ``document``: exit code, stdout, stderr."""
     out, err = io.StringIO(), io.StringIO()
-    with settings_in_env(document), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        settings_in_env(document),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         code = _loadConfig(str(master_dir), str(MASTER_CFG), quiet=False)
     return code, out.getvalue(), err.getvalue()
 

@@ -137,7 +137,9 @@ def test_hostile_deliveries_are_refused_or_harmless(
 
     assert len(statuses) >= 100
     assert lost == []
-    unsigned = [k for k in hostile if not k.startswith(("content", "invalid", "event", "oversized s"))]
+    unsigned = [
+        k for k in hostile if not k.startswith(("content", "invalid", "event", "oversized s"))
+    ]
     assert set(refused) >= set(unsigned), {k: statuses[k] for k in unsigned}
     assert sorted(c["branch"] for c in changes) == sorted(branches)
     assert built == dict.fromkeys(branches, SUCCESS)

@@ -152,7 +152,9 @@ def test_missing_workers_section_is_named() -> None:
 
 
 def test_line_breaks_in_keys_and_values_stay_on_one_line() -> None:
-    assert message({**GOOD, "auth": {"users": {}, "a\nb": 1}}) == 'config: auth."a\\nb": unknown key'
+    assert (
+        message({**GOOD, "auth": {"users": {}, "a\nb": 1}}) == 'config: auth."a\\nb": unknown key'
+    )
     assert message(changed("workers.kind", "x\u2028y")) == (
         "config: workers.kind: must be one of 'local' or 'ec2', got \"x\\u2028y\""
     )
