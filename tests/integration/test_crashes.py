@@ -137,4 +137,3 @@ def test_builds_queued_at_a_clean_stop_run_after_the_restart(
 
     builds = check(master, 3, summary, "master clean stop")
     assert [b["results"] for b in builds] == [SUCCESS] * 3
-

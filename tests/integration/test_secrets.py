@@ -10,22 +10,23 @@ the web UI's ``/config`` and index page serve, to a visitor or a logged-in admin
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import StartMaster, Summary
 from tests.harness import SUCCESS, GitRepo, Master, Moto, wait_for
-from tests.integration.test_ec2_master import assignments, ec2_master_settings, instances
+from tests.integration.test_ec2_master import (
+    assignments,
+    be_the_instance,
+    ec2_master_settings,
+    instances,
+)
 from tests.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 SECRETS: dict[str, dict[str, Any]] = {
     "github": {"token": "ghp_SECRET-token-7d1", "webhook_secret": "SECRET-hook-4b2"},
     "zulip": {"api_key": "SECRET-zulip-9c3"},
@@ -45,7 +46,7 @@ def read(opener: urllib.request.OpenerDirector, url: str) -> str:
         return str(answer.read().decode(errors="replace"))
 
 
-def be_the_instance(master: Master, moto: Moto) -> str:
+def start_instance_worker(master: Master, moto: Moto) -> str:
     """Start the worker the spot instance's user data describes; returns its password."""
     ec2 = moto.client("ec2")
     instance = wait_for(
@@ -55,20 +56,7 @@ def be_the_instance(master: Master, moto: Moto) -> str:
     )
     data = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
     values = assignments(base64.b64decode(data["UserData"]["Value"]).decode())
-    subprocess.run(
-        [
-            str(BIN / "buildbot-worker"),
-            "create-worker",
-            "--relocatable",
-            str(master.cluster.root / "worker-1"),
-            f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
-            values["WORKER_NAME"],
-            values["WORKER_PASSWORD"],
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    master.cluster.start_worker("worker-1")
+    be_the_instance(master, values)
     return values["WORKER_PASSWORD"]
 
 
@@ -89,7 +77,7 @@ def test_no_secret_shows_after_a_full_cycle(
         repo.branch("feature")
         repo.commit({"a.txt": "a\n"})
         repo.push()
-        worker_password = be_the_instance(master, moto)
+        worker_password = start_instance_worker(master, moto)
 
         [build] = master.wait_for_builds(1, timeout=180)
         wait_for("a Zulip message", zulip_site.recorded)

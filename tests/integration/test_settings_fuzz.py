@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 from config.local import CHECKOUT, MASTER_CFG
 from config.settings import ENV_FILE, ENV_JSON, Settings, SettingsError, validate
 from tests.conftest import Summary
+from tests.integration import test_checkconfig
 
 pytestmark = pytest.mark.slow
 
@@ -124,14 +124,8 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     return document
 
 
-@pytest.fixture(scope="module")
-def master_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("fuzz") / "master"
-    subprocess.run(
-        [str(BIN / "buildbot"), "create-master", "-q", f"--config={MASTER_CFG}", str(directory)],
-        check=True,
-    )
-    return directory
+# A master directory made by `buildbot create-master` over our master.cfg.
+master_dir = test_checkconfig.master_dir
 
 
 @contextlib.contextmanager
@@ -158,14 +152,7 @@ def checkconfig_in_process(master_dir: Path, document: Any) -> tuple[int, str, s
 
 
 def checkconfig_command(master_dir: Path, document: Any) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_JSON, ENV_FILE)}
-    done = subprocess.run(
-        [str(BIN / "buildbot"), "checkconfig", str(master_dir)],
-        env={**env, ENV_JSON: json.dumps(document)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = test_checkconfig.checkconfig(master_dir, **{ENV_JSON: json.dumps(document)})
     return done.returncode, done.stdout, done.stderr
 
 
