@@ -80,7 +80,7 @@ def test_no_secret_shows_after_a_full_cycle(
         worker_password = start_instance_worker(master, moto)
 
         [build] = master.wait_for_builds(1, timeout=180)
-        wait_for("a Zulip message", zulip_site.recorded)
+        wait_for("a Zulip message", lambda: zulip_site.recorded() or None)
         wait_for(
             "a final GitHub status",
             lambda: any(r.body and r.body.get("state") == "success" for r in github_api.recorded()),
