@@ -37,7 +37,8 @@ integration: $(VENV)/.installed
 	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: lint $(VENV)/.installed .venv-crossbar/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS) -m "not alone"
+	$(PY) -m pytest -m alone
 
 constraints: $(VENV)/.installed
 	$(PY) -m pip freeze --exclude-editable > constraints.txt

@@ -99,7 +99,7 @@ class SignedPushHandler(GitHubEventHandler):
             raise ValueError(f"Unknown content type: {content_type!r}")
         try:
             payload = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting too deep for the decoder, too
             raise ValueError("Payload is not JSON") from None
         if not isinstance(payload, dict):
             raise ValueError("Payload is not a JSON object")

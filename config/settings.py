@@ -51,8 +51,9 @@ class SettingsError(ConfigErrors):
 
 
 def _show(value: Any) -> str:
-    """A value as it would appear in the user's JSON, shortened."""
+    """A value as it would appear in the user's JSON, shortened, on one printable line."""
     text = json.dumps(value, default=str, ensure_ascii=False)
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -419,7 +420,8 @@ class Results(Section):
 class Settings(Section):
     buildmaster: Buildmaster = Field(default_factory=Buildmaster)
     auth: Auth = Field(default_factory=Auth)
-    workers: Workers = Field(default_factory=Workers)
+    # No default: local workers (the default kind) need a password only the user can give.
+    workers: Workers
     changes: Changes = Field(default_factory=Changes)
     bot: Identity = Field(default_factory=Identity)
     github: GitHub | None = None
@@ -434,25 +436,29 @@ class Settings(Section):
     def _webhook_needs_github(self) -> Settings:
         if self.changes.kind == "github" and self.github is None:
             raise PydanticCustomError(
-                "github", "github (its webhook_secret) is required when changes.kind is 'github'"
+                "github", "github: required when changes.kind is 'github' (for its webhook_secret)"
             )
         return self
 
     @model_validator(mode="after")
     def _names_unique(self) -> Settings:
-        _require_unique("project", [p.name for p in self.projects])
-        _require_unique("builder", [b.name for p in self.projects for b in p.builders])
+        _require_unique("project", [p.name for p in self.projects], key="projects")
+        builders = [b.name for p in self.projects for b in p.builders]
+        _require_unique("builder", builders, key="projects")
         if self.workers.kind == "ec2" and self.aws is None:
             raise PydanticCustomError("aws", "aws: required key is missing (workers.kind is 'ec2')")
         return self
 
 
-def _require_unique(what: str, names: list[str]) -> None:
+def _require_unique(what: str, names: list[str], key: str = "") -> None:
+    """Names must differ; ``key`` names where, for a check whose error has no location."""
     seen: set[str] = set()
     for name in names:
         if name in seen:
             raise PydanticCustomError(
-                "duplicate", "{what} name {name} is used twice", {"what": what, "name": _show(name)}
+                "duplicate",
+                "{key}{what} name {name} is used twice",
+                {"key": f"{key}: " if key else "", "what": what, "name": _show(name)},
             )
         seen.add(name)
 
@@ -490,7 +496,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
         elif not (isinstance(previous, int) and item in STEP_KINDS):
-            parts.append(str(item))
+            # A key the user mistyped may hold anything, even a line break: quote it then.
+            plain = item.isascii() and item.replace("-", "_").isidentifier()
+            parts.append(item if plain else _show(item))
         previous = item
     return ".".join(parts)
 

@@ -107,3 +107,33 @@ def moto(moto_session: Moto) -> Moto:
     """A running moto_server, emptied for this test."""
     moto_session.reset()
     return moto_session
+
+
+# --- one summary line per reliability area ----------------------------------------------
+# A suite calls `summary("webhook abuse", tries=..., refused=..., lost=...)`; the line
+# travels in the test report's user_properties (so it also crosses from xdist workers) and
+# is printed at the end of the run.
+
+Summary = Callable[..., None]
+_SUMMARIES: list[str] = []
+
+
+@pytest.fixture
+def summary(request: pytest.FixtureRequest) -> Summary:
+    def record(area: str, *, tries: int, refused: int, lost: int) -> None:
+        line = f"{area}: {tries} tries, {refused} refused, {lost} lost"
+        request.node.user_properties.append(("summary", line))
+
+    return record
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _SUMMARIES.extend(str(v) for k, v in report.user_properties if k == "summary")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _SUMMARIES:
+        terminalreporter.section("reliability and security")
+        for line in _SUMMARIES:
+            terminalreporter.write_line(line)

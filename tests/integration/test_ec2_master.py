@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StartMaster, local_settings
-from tests.harness import MOTO_REGION, RETRY, SUCCESS, GitRepo, Moto, wait_for
+from tests.harness import MOTO_REGION, RETRY, SUCCESS, GitRepo, Master, Moto, wait_for
 
 BIN = Path(sys.executable).parent
 TOKEN = "ghp_master-test-token"
@@ -72,6 +72,24 @@ def ec2_master_settings(repo: GitRepo, moto: Moto, **aws: Any) -> dict[str, Any]
     return settings
 
 
+def be_the_instance(master: Master, values: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the real worker an instance's user data (its assignments) describes."""
+    subprocess.run(
+        [
+            str(BIN / "buildbot-worker"),
+            "create-worker",
+            "--relocatable",
+            str(master.cluster.root / "worker-1"),
+            f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
+            values["WORKER_NAME"],
+            values["WORKER_PASSWORD"],
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return master.cluster.start_worker(values["WORKER_NAME"])
+
+
 @pytest.mark.slow
 def test_build_runs_on_spot_worker_which_stops_when_idle(
     start_master: StartMaster, repo: GitRepo, moto: Moto
@@ -109,21 +127,7 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
         timeout=60,
     )
 
-    # Be the instance: a real worker with what the user data says.
-    subprocess.run(
-        [
-            str(BIN / "buildbot-worker"),
-            "create-worker",
-            "--relocatable",
-            str(master.cluster.root / "worker-1"),
-            f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
-            values["WORKER_NAME"],
-            values["WORKER_PASSWORD"],
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    worker = master.cluster.start_worker("worker-1")
+    worker = be_the_instance(master, values)
 
     [build] = master.wait_for_builds(1, timeout=120)
     assert build["results"] == SUCCESS

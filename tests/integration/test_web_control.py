@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import urllib.error
 import urllib.request
 from typing import Any
 
 import pytest
 
-from tests.conftest import StartMaster, local_settings
+from tests.conftest import StartMaster, Summary, local_settings
 from tests.harness import CANCELLED, GitRepo, Master, Session, wait_for
 
 pytestmark = pytest.mark.slow
@@ -22,13 +23,27 @@ def anonymous(master: Master) -> Session:
     return Session(master.url, urllib.request.build_opener())
 
 
+def wrong_password(master: Master) -> Session:
+    """A client sending the admin's name with a wrong password on every request."""
+    opener = urllib.request.build_opener()
+    credentials = base64.b64encode(b"admin:not-the-password").decode()
+    opener.addheaders = [("Authorization", f"Basic {credentials}")]
+    return Session(master.url, opener)
+
+
+TRIES: list[int] = []  # every unauthorised control call's HTTP status, for the summary
+
+
 def refused(master: Master, path: str, method: str, **params: Any) -> list[int]:
-    """The HTTP status an anonymous visitor and a logged-in non-admin each get."""
+    """The HTTP status an anonymous visitor, a wrong password and a non-admin each get."""
     reader = master.session("reader", "reader-pw")
-    return [
+    statuses = [
         anonymous(master).control(path, method, **params)[0],
+        wrong_password(master).control(path, method, **params)[0],
         reader.control(path, method, **params)[0],
     ]
+    TRIES.extend(statuses)
+    return statuses
 
 
 def log_text(master: Master) -> str:
@@ -69,7 +84,8 @@ def _running(master: Master) -> dict[str, Any]:
     return wait_for("a running build", lambda: master.builds(complete="false") or None)[0]
 
 
-def test_only_admins_control(master: Master) -> None:
+def test_only_admins_control(master: Master, summary: Summary) -> None:
+    TRIES.clear()
     admin = master.session("admin", "admin-pw")
     builder = master.builder("slow")
     force = ("forceschedulers/demo-force", "force")
@@ -79,7 +95,7 @@ def test_only_admins_control(master: Master) -> None:
     assert master.builder("slow")["builderid"] == builder["builderid"]
 
     # Force: refused to anonymous and non-admin, done for the admin.
-    assert refused(master, *force, **force_params) == [403, 403]
+    assert refused(master, *force, **force_params) == [403, 403, 403]
     assert master.get("buildrequests")["buildrequests"] == []
     assert admin.control(*force, **force_params)[0] == 200
     running = _running(master)
@@ -91,7 +107,7 @@ def test_only_admins_control(master: Master) -> None:
         lambda: master.get("buildrequests", claimed="false")["buildrequests"] or None,
     )[0]
     request = f"buildrequests/{waiting['buildrequestid']}"
-    assert refused(master, request, "cancel") == [403, 403]
+    assert refused(master, request, "cancel") == [403, 403, 403]
     assert master.get(request)["buildrequests"][0]["complete"] is False
     assert admin.control(request, "cancel")[0] == 200
     wait_for("the cancelled request", lambda: master.get(request)["buildrequests"][0]["complete"])
@@ -99,14 +115,14 @@ def test_only_admins_control(master: Master) -> None:
 
     # Stop the running build.
     build = f"builds/{running['buildid']}"
-    assert refused(master, build, "stop") == [403, 403]
+    assert refused(master, build, "stop") == [403, 403, 403]
     assert master.get(build)["builds"][0]["complete"] is False
     assert admin.control(build, "stop")[0] == 200
     [stopped] = master.wait_for_builds(1)
     assert stopped["results"] == CANCELLED
 
     # Rebuild it.
-    assert refused(master, build, "rebuild") == [403, 403]
+    assert refused(master, build, "rebuild") == [403, 403, 403]
     assert master.builds(complete="false") == []
     assert admin.control(build, "rebuild")[0] == 200
     rebuilt = _running(master)
@@ -116,7 +132,7 @@ def test_only_admins_control(master: Master) -> None:
     # Disable and enable the push scheduler.
     scheduler = next(s for s in master.get("schedulers")["schedulers"] if s["name"] == "demo-push")
     path = f"schedulers/{scheduler['schedulerid']}"
-    assert refused(master, path, "enable", enabled=False) == [403, 403]
+    assert refused(master, path, "enable", enabled=False) == [403, 403, 403]
     assert admin.control(path, "enable", enabled=False)[0] == 200
     wait_for("the disabled scheduler", lambda: not master.get(path)["schedulers"][0]["enabled"])
     assert admin.control(path, "enable", enabled=True)[0] == 200
@@ -125,16 +141,23 @@ def test_only_admins_control(master: Master) -> None:
     # SIGUSR1 or `buildbot stop --clean`); any such call is refused to non-admins all the same.
     [master_entry] = master.get("masters")["masters"]
     path = f"masters/{master_entry['masterid']}"
-    assert refused(master, path, "shutdown") == [403, 403]
-    assert refused(master, path, "cleanShutdown") == [403, 403]
+    assert refused(master, path, "shutdown") == [403, 403, 403]
+    assert refused(master, path, "cleanShutdown") == [403, 403, 403]
 
     # Pause and stop the worker.
     worker = next(w for w in master.get("workers")["workers"] if w["name"] == "worker-1")
     path = f"workers/{worker['workerid']}"
-    assert refused(master, path, "pause") == [403, 403]
-    assert refused(master, path, "stop") == [403, 403]
+    assert refused(master, path, "pause") == [403, 403, 403]
+    assert refused(master, path, "stop") == [403, 403, 403]
     assert master.get(path)["workers"][0]["paused"] is False
     assert admin.control(path, "pause")[0] == 200
     wait_for("the paused worker", lambda: master.get(path)["workers"][0]["paused"])
     assert admin.control(path, "stop")[0] == 200
     wait_for("the worker to leave", lambda: not master.get(path)["workers"][0]["connected_to"])
+
+    summary(
+        "control without rights",
+        tries=len(TRIES),
+        refused=sum(1 for status in TRIES if status == 403),
+        lost=sum(1 for status in TRIES if status < 400),
+    )

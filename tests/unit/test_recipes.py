@@ -65,7 +65,7 @@ def with_step(step: dict[str, Any]) -> dict[str, Any]:
         ),
         (
             changed("changes", {"kind": "github"}),
-            "config: github (its webhook_secret) is required when changes.kind is 'github'",
+            "config: github: required when changes.kind is 'github' (for its webhook_secret)",
         ),
         (
             changed("changes.branches", "some"),

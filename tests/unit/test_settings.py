@@ -143,7 +143,21 @@ def test_admins_must_be_users() -> None:
 def test_builder_names_are_unique_across_projects() -> None:
     second = copy.deepcopy(GOOD["projects"][0]) | {"name": "other"}
     document = {**GOOD, "projects": [GOOD["projects"][0], second]}
-    assert message(document) == 'config: builder name "tests" is used twice'
+    assert message(document) == 'config: projects: builder name "tests" is used twice'
+
+
+def test_missing_workers_section_is_named() -> None:
+    document = {k: v for k, v in GOOD.items() if k != "workers"}
+    assert message(document) == "config: workers: required key is missing"
+
+
+def test_line_breaks_in_keys_and_values_stay_on_one_line() -> None:
+    assert (
+        message({**GOOD, "auth": {"users": {}, "a\nb": 1}}) == 'config: auth."a\\nb": unknown key'
+    )
+    assert message(changed("workers.kind", "x\u2028y")) == (
+        "config: workers.kind: must be one of 'local' or 'ec2', got \"x\\u2028y\""
+    )
 
 
 def test_document_must_be_a_mapping() -> None:
