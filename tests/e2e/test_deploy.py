@@ -95,8 +95,13 @@ class Deployment:
 
 
 def announcements(zulip: RecordingServer) -> list[Request]:
-    """The messages posted to the local Zulip's message API, oldest first."""
-    return [r for r in zulip.recorded() if r.path == "/api/v1/messages"]
+    """The fabfile's messages to the local Zulip, oldest first (the master posts its build
+    summaries there too, under their own topics)."""
+    return [
+        r
+        for r in zulip.recorded()
+        if r.path == "/api/v1/messages" and r.form.get("topic") == "deploy"
+    ]
 
 
 def _output(done: subprocess.CompletedProcess[str]) -> str:
