@@ -88,7 +88,8 @@ def test_no_secret_shows_after_a_full_cycle(
     assert build["results"] == SUCCESS
     # The secrets did their work: GitHub got the token, Zulip the key.
     assert github_api.recorded()[0].header("Authorization") == f"token {SECRETS['github']['token']}"
-    assert zulip_site.recorded()[0].query["api_key"] == [SECRETS["zulip"]["api_key"]]
+    bot = base64.b64encode(f"ci@example.com:{SECRETS['zulip']['api_key']}".encode()).decode()
+    assert zulip_site.recorded()[0].header("Authorization") == f"Basic {bot}"
 
     anonymous = urllib.request.build_opener()
     admin = master.session("admin", SECRETS["auth"]["users"]["admin"]).opener
