@@ -105,6 +105,15 @@ class GitRepo:
         ref = branch or self.git("rev-parse", "--abbrev-ref", "HEAD")
         self.git("push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{ref}")
 
+    def push_commit(
+        self, branch: str, files: dict[str, str], message: str = "change", start: str | None = None
+    ) -> str:
+        """Commit ``files`` on ``branch`` (made from ``start`` if given), push it, return the sha."""
+        self.branch(branch, start)
+        sha = self.commit(files, message)
+        self.push()
+        return sha
+
 
 @dataclass
 class Master:

@@ -27,9 +27,7 @@ def test_push_to_branch_builds_with_success(
         postgres: Postgres = request.getfixturevalue("postgres")
         db_url = postgres.create_database("core_build")
     master = start_master(local_settings(repo.url, CHECKS, buildmaster={"db_url": db_url}))
-    repo.branch("feature")
-    sha = repo.commit({"check.sh": "echo all good\n"})
-    repo.push()
+    sha = repo.push_commit("feature", {"check.sh": "echo all good\n"})
 
     [build] = master.wait_for_builds(1)
 
@@ -42,9 +40,7 @@ def test_push_to_branch_builds_with_success(
 
 def test_failing_checks_give_failure(repo: GitRepo, start_master: StartMaster) -> None:
     master = start_master(local_settings(repo.url, CHECKS))
-    repo.branch("broken")
-    repo.commit({"check.sh": "echo broken >&2; exit 3\n"})
-    repo.push()
+    repo.push_commit("broken", {"check.sh": "echo broken >&2; exit 3\n"})
 
     [build] = master.wait_for_builds(1)
 

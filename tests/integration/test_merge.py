@@ -42,18 +42,14 @@ def test_branches_build_merged_into_master_except_master_and_releases(
     master = start_master(local_settings(repo.url, SHOW))
 
     # master moves on after the other branches started from the initial commit.
-    repo.branch("master")
-    newer = repo.commit({"README": "hello from master\n", "newer.txt": "new\n"}, "master moves")
-    repo.push()
-    repo.branch("feature", initial)
-    feature = repo.commit({"feature.txt": "feature\n"}, "a feature")
-    repo.push()
-    repo.branch("release/1.0", initial)
-    release = repo.commit({"CHANGES": "1.0\n"}, "release notes")
-    repo.push()
-    repo.branch("conflicting", initial)
-    repo.commit({"README": "hello from a branch\n"}, "conflicts with master")
-    repo.push()
+    newer = repo.push_commit(
+        "master", {"README": "hello from master\n", "newer.txt": "new\n"}, "master moves"
+    )
+    feature = repo.push_commit("feature", {"feature.txt": "feature\n"}, "a feature", start=initial)
+    release = repo.push_commit("release/1.0", {"CHANGES": "1.0\n"}, "release notes", start=initial)
+    repo.push_commit(
+        "conflicting", {"README": "hello from a branch\n"}, "conflicts with master", start=initial
+    )
 
     builds = by_branch(master, master.wait_for_builds(4))
     assert set(builds) == {"master", "feature", "release/1.0", "conflicting"}
@@ -103,9 +99,7 @@ def test_the_same_push_always_gives_the_same_merge(
     repo: GitRepo, start_master: StartMaster
 ) -> None:
     master = start_master(local_settings(repo.url, SHOW))
-    repo.branch("feature")
-    repo.commit({"feature.txt": "feature\n"})
-    repo.push()
+    repo.push_commit("feature", {"feature.txt": "feature\n"})
     [first] = master.wait_for_builds(1)
 
     admin = master.session("admin", "admin-pw")
@@ -252,12 +246,10 @@ def test_forced_pull_request_ref_builds_merged_into_its_base(
 ) -> None:
     initial = repo.git("rev-parse", "HEAD")
     # Bases move on after the pull request started: one is master, one a release branch.
-    repo.branch("master")
-    on_master = repo.commit({"master.txt": "m\n"}, "master moves")
-    repo.push()
-    repo.branch("release/2", initial)
-    on_release = repo.commit({"release.txt": "r\n"}, "release moves")
-    repo.push()
+    on_master = repo.push_commit("master", {"master.txt": "m\n"}, "master moves")
+    on_release = repo.push_commit(
+        "release/2", {"release.txt": "r\n"}, "release moves", start=initial
+    )
     # GitHub keeps a pull request's head at refs/pull/<n>/head, not in refs/heads.
     repo.branch("contributor", initial)
     pull = repo.commit({"pr.txt": "p\n"}, "a contribution")

@@ -23,9 +23,7 @@ def test_push_seen_by_one_master_is_built_on_the_others_worker(
     front_master = start_master(front, wait_workers=False)
     back_master = start_master(back)
 
-    repo.branch("feature")
-    sha = repo.commit({"check.sh": "echo built by the back master\n"})
-    repo.push()
+    sha = repo.push_commit("feature", {"check.sh": "echo built by the back master\n"})
     [build] = back_master.wait_for_builds(1)
 
     assert build["results"] == SUCCESS
