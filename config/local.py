@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from config import userdata
 from config.settings import ENV_JSON, validate
 from config.workers import worker_names
 
@@ -121,6 +122,8 @@ class LocalCluster:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+            with (directory / "buildbot.tac").open("a") as tac:
+                tac.write(userdata.NODELAY_TAC.read_text())
 
     def start_master(self, timeout: float = 60) -> None:
         """Start the master and wait until its REST API answers."""

@@ -9,6 +9,7 @@ from config import (
     changes,
     database,
     metrics,
+    nodelay,
     reporters,
     results,
     schedulers,
@@ -34,6 +35,7 @@ def build(settings: Settings) -> dict[str, Any]:
     }
     config.update(cluster(settings))
     if "workers" in master.roles:
+        nodelay.install()
         config["protocols"] = {
             "pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}
         }

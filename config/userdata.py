@@ -12,7 +12,10 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "slave" / "cloud-init.sh"
+SLAVE = Path(__file__).resolve().parent.parent / "slave"
+TEMPLATE = SLAVE / "cloud-init.sh"
+# Appended to every worker's buildbot.tac: the worker's half of config/nodelay.py.
+NODELAY_TAC = SLAVE / "nodelay.tac"
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
 

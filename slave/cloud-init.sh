@@ -11,6 +11,8 @@ WORKER_NAME=@WORKER_NAME@
 WORKER_PASSWORD=@WORKER_PASSWORD@
 GITHUB_TOKEN=@GITHUB_TOKEN@
 WHEELHOUSE_URL=@WHEELHOUSE_URL@
+# Python appended to the worker's buildbot.tac: slave/nodelay.tac.
+NODELAY_TAC=@NODELAY_TAC@
 
 WORKER_USER=buildbot
 WORKER_HOME=/home/buildbot
@@ -37,4 +39,5 @@ fi
 runuser -u "$WORKER_USER" -- "$VENV/bin/buildbot-worker" create-worker --force \
   --maxretries=60 "$WORKER_HOME/worker" "$MASTER_HOST:$MASTER_PORT" "$WORKER_NAME" \
   "$WORKER_PASSWORD"
+printf '%s\n' "$NODELAY_TAC" >>"$WORKER_HOME/worker/buildbot.tac"
 systemctl start buildbot-worker.service

@@ -35,12 +35,13 @@ def instances(client: Any) -> list[dict[str, Any]]:
 
 
 def assignments(script: str) -> dict[str, str]:
-    """The ``NAME=value`` lines of a rendered cloud-init.sh, unquoted as bash would."""
-    found: dict[str, str] = {}
-    for name, value in re.findall(r"^([A-Z_]+)=(.*)$", script, re.M):
-        words = shlex.split(value)
-        found[name] = words[0] if words else ""
-    return found
+    """The ``NAME=value`` assignments that open a rendered cloud-init.sh, unquoted as bash
+    would (a value may span lines)."""
+    lexer = shlex.shlex(script.split("\nWORKER_USER=")[0], posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    words = [word.split("=", 1) for word in lexer if re.match(r"^[A-Z_]+=", word)]
+    return {name: value for name, value in words}
 
 
 def ec2_master_settings(repo: GitRepo, moto: Moto, **aws: Any) -> dict[str, Any]:
@@ -87,6 +88,8 @@ def be_the_instance(master: Master, values: dict[str, str]) -> subprocess.Popen[
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    with (master.cluster.root / "worker-1" / "buildbot.tac").open("a") as tac:
+        tac.write(values["NODELAY_TAC"] + "\n")
     return master.cluster.start_worker(values["WORKER_NAME"])
 
 

@@ -215,6 +215,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
                 "WORKER_PASSWORD": worker.password,
                 "GITHUB_TOKEN": TOKEN,
                 "WHEELHOUSE_URL": "https://wheels.example.com/",
+                "NODELAY_TAC": userdata.NODELAY_TAC.read_text(),
             },
         )
         assert f"WORKER_PASSWORD={worker.password}\n" in base64.b64decode(encoded).decode()

@@ -167,6 +167,7 @@ VALUES = {
     "WORKER_PASSWORD": "pw'; rm -rf / #",
     "GITHUB_TOKEN": "",
     "WHEELHOUSE_URL": "https://wheels.example.com/",
+    "NODELAY_TAC": userdata.NODELAY_TAC.read_text(),
 }
 
 
@@ -183,6 +184,17 @@ def test_user_data_values_are_shell_quoted() -> None:
         check=True,
     )
     assert done.stdout == VALUES["WORKER_PASSWORD"]
+
+
+def test_user_data_appends_the_nodelay_tail_to_the_workers_tac(tmp_path: Path) -> None:
+    text = userdata.render(userdata.TEMPLATE.read_text(), VALUES)
+    [append] = re.findall(r"^printf .*NODELAY_TAC.*$", text, re.M)
+    tac = tmp_path / "worker" / "buildbot.tac"
+    tac.parent.mkdir()
+    tac.write_text("s = Worker()\n")
+    script = f"{text.split('WORKER_USER=')[0]}\nWORKER_HOME={tmp_path}\n{append}"
+    subprocess.run(["bash", "-c", script], check=True)
+    assert tac.read_text() == "s = Worker()\n" + userdata.NODELAY_TAC.read_text() + "\n"
 
 
 def test_user_data_needs_every_value_and_no_others() -> None:
