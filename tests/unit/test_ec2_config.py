@@ -215,7 +215,8 @@ def test_workers_give_the_template_every_value_but_password_and_token() -> None:
 
 # --- the worker image's scripts ---------------------------------------------------------
 
-SCRIPTS = ["slave/cloud-init.sh", "slave/cloud-init-base.sh"]
+# The worker image's scripts, and the one MergeForward runs on each worker.
+SCRIPTS = ["slave/cloud-init.sh", "slave/cloud-init-base.sh", "config/merge_forward.sh"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

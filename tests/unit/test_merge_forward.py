@@ -1,4 +1,8 @@
-"""MergeForward, case by case: the exact git commands it sends a worker, and what it sets."""
+"""MergeForward, case by case: the exact commands it sends a worker, and what it sets.
+
+The script these commands run is exercised on real repositories in
+``tests/integration/test_merge.py``; here the worker answers as the script would.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from config.settings import Identity, Project
-from config.steps import EMPTY_TREE, MergeForward, plan
+from config.steps import EMPTY_TREE, MERGE_SCRIPT, MergeForward, plan
 
 # Importing buildbot.test turns every warning of the whole process into an error (Buildbot's
 # own suite wants that); keep that setting out of the rest of ours.
@@ -29,33 +33,28 @@ PROJECT = Project.model_validate(
     }
 )
 BOT = Identity(name="Merge Bot", email="bot@example.com")
-PUSHED = "1700000000 +0100"
-MERGE_ENV = {
+IDENTITY = {
     "GIT_AUTHOR_NAME": "Merge Bot",
     "GIT_AUTHOR_EMAIL": "bot@example.com",
     "GIT_COMMITTER_NAME": "Merge Bot",
     "GIT_COMMITTER_EMAIL": "bot@example.com",
-    "GIT_AUTHOR_DATE": PUSHED,
-    "GIT_COMMITTER_DATE": PUSHED,
 }
 
 
-def git(*args: str, env: dict[str, str] | None = None) -> ExpectShell:
-    return ExpectShell(workdir="wkdir", command=["git", *args], env=env or {})
+def git(*args: str) -> ExpectShell:
+    return ExpectShell(workdir="wkdir", command=["git", *args], env={}, log_environ=False)
 
 
-def before_merge(target: str, base: str) -> list[ExpectShell]:
-    """Fetch the target, find the merge base, read the pushed commit's date."""
-    return [
-        git("fetch", REPO, target).exit(0),
-        git("merge-base", "HEAD", "FETCH_HEAD").stdout(base + "\n").exit(0),
-        git("log", "-1", "--format=%cd", "--date=raw", "HEAD").stdout(PUSHED + "\n").exit(0),
-    ]
-
-
-def merge(target: str, branch: str) -> ExpectShell:
-    message = f"Merge {target} into {branch}"
-    return git("merge", "--no-ff", "-m", message, "FETCH_HEAD", env=MERGE_ENV)
+def script(case: str, target: str, branch: str) -> ExpectShell:
+    """The one command of a release or merge: ``merge_forward.sh`` with its arguments."""
+    arguments = [case, REPO, target, f"Merge {target} into {branch}"]
+    return ExpectShell(
+        workdir="wkdir",
+        command=["sh", "-s", *arguments],
+        env=IDENTITY,
+        initial_stdin=MERGE_SCRIPT,
+        log_environ=False,
+    )
 
 
 class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
@@ -97,9 +96,7 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_feature_branch_is_merged_as_the_bot_dated_like_the_push(self) -> Any:
         self.start("feature/x")
         self.expect_commands(
-            *before_merge("master", "base1"),
-            merge("master", "feature/x").stdout("Merge made by the 'ort' strategy.\n").exit(0),
-            git("rev-parse", "HEAD").stdout("merged1\n").exit(0),
+            script("merge", "master", "feature/x").stdout("base base1\nmerged merged1\n").exit(0)
         )
         self.expect_outcome(SUCCESS, "merged master")
         self.expect_base("base1")
@@ -109,10 +106,7 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def expect_release(self, branch: str, *, tag: bool = False) -> Any:
         """A release: the merge base with master is taken, nothing is merged."""
         self.start(branch, tag=tag)
-        self.expect_commands(
-            git("fetch", REPO, "master").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").stdout("base2\n").exit(0),
-        )
+        self.expect_commands(script("release", "master", branch).stdout("base base2\n").exit(0))
         self.expect_outcome(SUCCESS, f"no merge: release {branch}")
         self.expect_base("base2")
         self.expect_no_property("merged_revision")
@@ -131,9 +125,9 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_maintenance_branch_merges_into_its_release_branch(self) -> Any:
         self.start("release-maintenance/1.2/fix-thing")
         self.expect_commands(
-            *before_merge("release/1.2", "base5"),
-            merge("release/1.2", "release-maintenance/1.2/fix-thing").exit(0),
-            git("rev-parse", "HEAD").stdout("merged5\n").exit(0),
+            script("merge", "release/1.2", "release-maintenance/1.2/fix-thing")
+            .stdout("base base5\nmerged merged5\n")
+            .exit(0)
         )
         self.expect_outcome(SUCCESS, "merged release/1.2")
         self.expect_base("base5")
@@ -143,12 +137,9 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_conflict_fails_naming_the_files_and_leaves_no_merge_behind(self) -> Any:
         self.start("feature")
         self.expect_commands(
-            *before_merge("master", "base6"),
-            merge("master", "feature")
-            .stdout("CONFLICT (content): Merge conflict in a.txt\n")
-            .exit(1),
-            git("diff", "--name-only", "--diff-filter=U").stdout("a.txt\ndocs/b.rst\n").exit(0),
-            git("merge", "--abort").exit(0),
+            script("merge", "master", "feature")
+            .stdout("base base6\nconflict a.txt\nconflict docs/b.rst\n")
+            .exit(5)
         )
         self.expect_outcome(FAILURE, "merge conflict with master: a.txt, docs/b.rst (failure)")
         self.expect_no_property("merged_revision")
@@ -156,9 +147,18 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         assert self.get_nth_step(0).haltOnFailure
 
     @defer.inlineCallbacks
+    def test_merge_failing_without_conflicts_fails_the_step(self) -> Any:
+        self.start("feature")
+        self.expect_commands(script("merge", "master", "feature").stdout("base base7\n").exit(5))
+        self.expect_outcome(FAILURE, "cannot merge master (failure)")
+        self.expect_base("base7")
+        self.expect_no_property("merged_revision")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_missing_merge_target_fails(self) -> Any:
         self.start("release-maintenance/9.9/fix")
-        self.expect_commands(git("fetch", REPO, "release/9.9").exit(128))
+        self.expect_commands(script("merge", "release/9.9", "release-maintenance/9.9/fix").exit(3))
         self.expect_outcome(FAILURE, "cannot fetch release/9.9 (failure)")
         self.expect_no_property("merge_base")
         yield self.run_step()
@@ -166,10 +166,7 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     @defer.inlineCallbacks
     def test_unrelated_history_fails(self) -> Any:
         self.start("orphan")
-        self.expect_commands(
-            git("fetch", REPO, "master").exit(0),
-            git("merge-base", "HEAD", "FETCH_HEAD").exit(1),
-        )
+        self.expect_commands(script("merge", "master", "orphan").exit(4))
         self.expect_outcome(FAILURE, "no history in common with master (failure)")
         yield self.run_step()
 
