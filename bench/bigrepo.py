@@ -97,11 +97,13 @@ def new_work(bare: Path, branch: str) -> None:
 
 
 def build_commands(url: str, branch: str) -> list[list[str]]:
-    """The git commands a warm build runs, in its order (checkout, then MergeForward)."""
+    """The git commands a warm build runs, in its order: ``checkout.sh``, then
+    ``merge_forward.sh`` (the build checks out the pushed commit by its id, the same as
+    ``FETCH_HEAD`` here)."""
     merge = ["merge", "--no-ff", "-m", f"Merge master into {branch}", "FETCH_HEAD"]
     return [
         ["clean", "-f", "-f", "-d", "-x"],
-        ["fetch", "-f", "--progress", url, branch],
+        ["fetch", "-f", url, branch],
         ["checkout", "-f", "FETCH_HEAD"],
         ["checkout", "-B", branch],
         ["rev-parse", "HEAD"],

@@ -101,13 +101,7 @@ RECIPE_STEPS: dict[str, Callable[[Any], BuildStep | list[BuildStep]]] = {
 
 def checkout(project: Project) -> BuildStep:
     """The pushed commit, in a tree kept between builds so a warm worker fetches only news."""
-    return Checkout(
-        name="checkout",
-        repourl=project.repository,
-        mode="full",
-        method="fresh",
-        haltOnFailure=True,
-    )
+    return Checkout(name="checkout", repourl=project.repository, haltOnFailure=True)
 
 
 def factory(project: Project, builder: Builder, bot: Identity) -> util.BuildFactory:

@@ -1,27 +1,27 @@
 """Our own build steps: the checkout, the merge against master, and pytest with counts.
 
-Both are new-style Buildbot steps (``run()`` issuing remote shell commands), so the web UI
-shows each git or test command in the step's log and the outcome in its summary.
+The checkout and the merge each run their git work as one shell script on the worker
+(``checkout.sh``, ``merge_forward.sh``): the step's log traces each git command, and the
+outcome becomes the step's summary and properties.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from buildbot.plugins import steps
-from buildbot.process import buildstep, logobserver
+from buildbot.process import buildstep, logobserver, remotecommand
 from buildbot.process.results import FAILURE, SUCCESS, statusToString
+from buildbot.steps.source.base import Source
 from twisted.internet import defer
 
 from config.settings import Identity, Project
 
-# What a worker's git is taken to be, unasked: the oldest our worker images and Debian ship
-# is newer, and 2.27 is the newest version Buildbot 4.3 tells features apart by.
-ASSUMED_GIT = "git version 2.27.0"
+HERE = Path(__file__).resolve().parent
 
 # Version tags build as releases: 1.2.3, 1.2.3rc1, 1.2.3.dev4, 1.2.3.post1 ...
 VERSION_TAG = re.compile(r"^\d+(\.\d+)+((a|b|rc|\.?dev|\.?post)\d+)*$")
@@ -65,28 +65,73 @@ def plan(
     return Plan("merge", main)
 
 
-class Checkout(steps.Git):
-    """Buildbot's Git step without the two remote commands it sends before any git work.
+# The plumbing steps' git work, each run as one remote command: the worker's sh reads the
+# script on stdin, and the script says on stdout what it did (each file says how).
+CHECKOUT_SCRIPT = (HERE / "checkout.sh").read_text()
+CHECKOUT_FAILURES = {
+    3: "cannot clone {repository}",
+    4: "cannot fetch {branch}",
+    5: "no commit {revision} on {branch}",
+}
+MERGE_SCRIPT = (HERE / "merge_forward.sh").read_text()
+MERGE_FAILURES = {3: "cannot fetch {target}", 4: "no history in common with {target}"}
 
-    Buildbot 4.3 starts every checkout by asking the worker for ``git --version`` (to
-    learn which features its git has) and whether a ``.buildbot-patched`` marker exists
-    (left by try builds that applied a patch; this master takes no patches, and ``fresh``
-    cleans untracked files anyway). Each is a round trip with its own log header and
-    database writes, on every build; our workers' git is known (``ASSUMED_GIT``), and a
-    worker without git fails at the first git command all the same.
+
+def reported(stdout: str) -> dict[str, list[str]]:
+    """The ``word value`` lines a script printed, by word: ``{"base": ["abc123"]}``."""
+    said: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        word, _, value = line.partition(" ")
+        said.setdefault(word, []).append(value)
+    return said
+
+
+class Checkout(Source):
+    """The pushed commit, in a tree kept between builds so a warm worker fetches only news.
+
+    What Buildbot's Git step does with ``mode="full", method="fresh"`` (``checkout.sh``
+    says what that is), in one remote command where the Git step sends up to seven: a
+    directory listing, then clean, cat-file, fetch, checkout, branch and rev-parse, each a
+    round trip between master and worker and log writes on the master. On a warm worker
+    those were most of a build's time. Sets ``got_revision``. Patches (of try builds)
+    are not applied: this master takes none.
     """
 
-    def checkFeatureSupport(self) -> defer.Deferred[bool]:
-        self.parseGitFeatures(ASSUMED_GIT)
-        return defer.succeed(True)
+    renderables: Sequence[str] = ("repourl",)  # added to the base classes' own
 
-    def sourcedirIsPatched(self) -> defer.Deferred[bool]:
-        return defer.succeed(False)
+    def __init__(self, repourl: str, **kwargs: Any) -> None:
+        self.repourl = repourl
+        super().__init__(mode="full", logEnviron=False, **kwargs)
 
+    def computeSourceRevision(self, changes: list[Any]) -> str | None:
+        """The newest change's commit, as Buildbot's Git step takes it."""
+        return changes[-1].revision if changes else None
 
-# MergeForward's git work: the worker's sh reads it on stdin (the file says how).
-MERGE_SCRIPT = (Path(__file__).resolve().parent / "merge_forward.sh").read_text()
-MERGE_FAILURES = {3: "cannot fetch {target}", 4: "no history in common with {target}"}
+    @defer.inlineCallbacks
+    def run_vc(
+        self, branch: str | None, revision: str | None, patch: Any
+    ) -> Generator[Any, Any, Any]:
+        branch = branch or "HEAD"
+        stdio = yield self.addLogForRemoteCommands("stdio")
+        cmd = remotecommand.RemoteShellCommand(
+            self.workdir,
+            ["sh", "-s", self.repourl, branch, revision or ""],
+            env=self.env,
+            logEnviron=self.logEnviron,
+            timeout=self.timeout,
+            collectStdout=True,
+            initialStdin=CHECKOUT_SCRIPT,
+        )
+        cmd.useLog(stdio, False)
+        yield self.runCommand(cmd)
+        if cmd.rc != 0:
+            failure = CHECKOUT_FAILURES.get(cmd.rc, "cannot check out {branch}")
+            self.descriptionDone = failure.format(
+                repository=self.repourl, branch=branch, revision=revision
+            )
+            return FAILURE
+        self.updateSourceProperty("got_revision", reported(cmd.stdout)["revision"][0])
+        return SUCCESS
 
 
 class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
@@ -156,10 +201,7 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
             initialStdin=MERGE_SCRIPT,
             env=self._identity_env(),
         )
-        said: dict[str, list[str]] = {}
-        for line in stdout.splitlines():
-            word, _, value = line.partition(" ")
-            said.setdefault(word, []).append(value)
+        said = reported(stdout)
         if rc in MERGE_FAILURES:
             return self._fail(MERGE_FAILURES[rc].format(target=todo.target))
         if base := said.get("base"):
