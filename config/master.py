@@ -7,6 +7,7 @@ from typing import Any
 from config import (
     builders,
     changes,
+    data_paths,
     database,
     metrics,
     nodelay,
@@ -23,6 +24,7 @@ from config.settings import Settings
 def build(settings: Settings) -> dict[str, Any]:
     """The whole BuildmasterConfig dictionary for validated settings."""
     master = settings.buildmaster
+    data_paths.install()
     config: dict[str, Any] = {
         "title": master.title,
         "titleURL": master.url,
