@@ -7,6 +7,7 @@ from typing import Any
 from config import (
     builders,
     changes,
+    collapse,
     data_paths,
     database,
     metrics,
@@ -43,6 +44,7 @@ def build(settings: Settings) -> dict[str, Any]:
         }
         config["workers"] = workers.build(settings)
         config["builders"] = builders.build(settings)
+        config["collapseRequests"] = collapse.Collapser()
     if "schedulers" in master.roles:
         config["change_source"] = changes.build(settings)
         config["schedulers"] = schedulers.build(settings)
