@@ -10,6 +10,7 @@ from config import (
     collapse,
     data_paths,
     database,
+    log_writes,
     metrics,
     nodelay,
     reporters,
@@ -26,6 +27,7 @@ def build(settings: Settings) -> dict[str, Any]:
     """The whole BuildmasterConfig dictionary for validated settings."""
     master = settings.buildmaster
     data_paths.install()
+    log_writes.install()
     config: dict[str, Any] = {
         "title": master.title,
         "titleURL": master.url,
