@@ -1,10 +1,13 @@
 """The one place that mends how Buildbot 4.3 writes a build's log lines to the database.
 
-Each piece of output a worker sends (a header line, a stdout chunk, the exit code) becomes
-its own append to the step's log: four database operations and an event, one after the
-other behind the log's lock, even when a worker's message carried several pieces at
-once. Here the pieces that arrive while an append is under way wait together and go as
-one append, in order: the log's text is the same, with fewer writes on every command.
+Each piece of output a worker sends (a header line, a stdout chunk, the exit code) became
+its own append to the step's log: four database operations and an event each. A remote
+command handed its log one piece at a time and waited for each append to finish before
+the next, even when the worker's message carried them all at once. Here a piece is queued
+and the caller goes on; the pieces queued while an append is under way go together as
+the next one. The log's text and order are the same (appends and the log's finish take
+turns on the log's lock, in order), with a few appends per command instead of one per
+piece.
 """
 
 from __future__ import annotations
@@ -13,36 +16,28 @@ from typing import Any
 
 from buildbot.process import log
 from twisted.internet import defer
-from twisted.python.failure import Failure
+from twisted.python import log as twisted_log
 
 
 def add_raw_lines(self: log.Log, lines: str) -> defer.Deferred[None]:
     """Queue ``lines`` (newline-terminated, as upstream's) for the log's next append."""
     assert lines[-1] == "\n"
     assert not self.finished
-    waiting: list[tuple[str, defer.Deferred[None]]] = self.__dict__.setdefault("_waiting", [])
-    written: defer.Deferred[None] = defer.Deferred()
-    waiting.append((lines, written))
+    waiting: list[str] = self.__dict__.setdefault("_waiting", [])
+    waiting.append(lines)
     if len(waiting) == 1:
-        self.lock.run(_append_waiting, self)
-    return written
+        appended = self.lock.run(_append_waiting, self)
+        appended.addErrback(twisted_log.err, f"while appending to log {self.logid}")
+    return defer.succeed(None)
 
 
 def _append_waiting(self: log.Log) -> defer.Deferred[Any]:
-    """Under the log's lock: append every queued piece as one, then answer each caller."""
+    """Under the log's lock: append every piece queued so far, as one."""
     batch, self._waiting = self._waiting, []
     appended: defer.Deferred[Any] = defer.maybeDeferred(
-        self.master.data.updates.appendLog, self.logid, "".join(text for text, _ in batch)
+        self.master.data.updates.appendLog, self.logid, "".join(batch)
     )
-
-    def answer(result: Any) -> None:
-        for _, written in batch:
-            if isinstance(result, Failure):
-                written.errback(result)
-            else:
-                written.callback(None)
-
-    return appended.addBoth(answer)
+    return appended
 
 
 def install() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from config import (
+    build_start,
     builders,
     changes,
     collapse,
@@ -26,6 +27,8 @@ from config.settings import Settings
 def build(settings: Settings) -> dict[str, Any]:
     """The whole BuildmasterConfig dictionary for validated settings."""
     master = settings.buildmaster
+    # Mends of Buildbot 4.3 that make builds start and run sooner: each module says why.
+    build_start.install()
     data_paths.install()
     log_writes.install()
     config: dict[str, Any] = {

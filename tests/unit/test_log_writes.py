@@ -1,13 +1,13 @@
-"""Log lines that arrive while an append is under way go as one append, in order.
+"""Log pieces are queued; those queued while an append is under way go as one append,
+and the log finishes only after every piece is written.
 
-The database is a recorder behind the one data API call a log makes; every build of the
+The database is a recorder behind the data API calls a log makes; every build of the
 integration suites reads its logs back through the real one.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 from buildbot.process import log
 from twisted.internet import defer
@@ -15,8 +15,8 @@ from twisted.internet import defer
 from config import log_writes
 
 
-class Appends:
-    """``master.data.updates.appendLog``, answering each append when the test says."""
+class Updates:
+    """``master.data.updates`` for a log, answering each append when the test says."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -27,40 +27,46 @@ class Appends:
         self.pending.append(defer.Deferred())
         return self.pending[-1]
 
+    def finishLog(self, logid: int) -> defer.Deferred[None]:
+        self.calls.append("finished")
+        return defer.succeed(None)
 
-def stream_log(appends: Appends) -> log.Log:
-    master = SimpleNamespace(data=SimpleNamespace(updates=appends))
+    def compressLog(self, logid: int) -> defer.Deferred[None]:
+        return defer.succeed(None)
+
+
+def stream_log(updates: Updates) -> log.Log:
+    log_writes.install()
+    master = SimpleNamespace(
+        data=SimpleNamespace(updates=updates), db=SimpleNamespace(run_db_task=lambda d: None)
+    )
     return log.Log.new(master, "stdio", "s", 1, "utf-8")
 
 
-def test_pieces_arriving_during_an_append_go_together_in_order() -> None:
-    log_writes.install()
-    appends = Appends()
-    stdio = stream_log(appends)
-    done: list[str] = []
+def test_pieces_queued_during_an_append_go_together_in_order() -> None:
+    updates = Updates()
+    stdio = stream_log(updates)
 
     for piece in ("hfirst\n", "osecond\n", "othird\n"):
-        stdio.addRawLines(piece).addCallback(lambda _, p=piece: done.append(p))
-    assert appends.calls == ["hfirst\n"]
+        assert stdio.addRawLines(piece).called  # the caller does not wait for the database
+    assert updates.calls == ["hfirst\n"]
 
-    appends.pending[0].callback(None)
-    assert done == ["hfirst\n"]
-    assert appends.calls == ["hfirst\n", "osecond\nothird\n"]
-
-    appends.pending[1].callback(None)
-    assert done == ["hfirst\n", "osecond\n", "othird\n"]
+    updates.pending[0].callback(None)
+    assert updates.calls == ["hfirst\n", "osecond\nothird\n"]
 
 
-def test_a_failed_append_fails_each_of_its_pieces() -> None:
-    log_writes.install()
-    appends = Appends()
-    stdio = stream_log(appends)
+def test_log_finishes_after_its_last_piece_is_written() -> None:
+    updates = Updates()
+    stdio = stream_log(updates)
     stdio.addRawLines("hfirst\n")
-    failures: list[Any] = []
-    for piece in ("osecond\n", "othird\n"):
-        stdio.addRawLines(piece).addErrback(failures.append)
+    stdio.addRawLines("osecond\n")
 
-    appends.pending[0].callback(None)
-    appends.pending[1].errback(RuntimeError("database gone"))
+    finished = stdio.finish()
+    assert updates.calls == ["hfirst\n"]
+    updates.pending[0].callback(None)
+    assert updates.calls == ["hfirst\n", "osecond\n"]
+    assert not finished.called
+    updates.pending[1].callback(None)
 
-    assert [f.getErrorMessage() for f in failures] == ["database gone", "database gone"]
+    assert updates.calls == ["hfirst\n", "osecond\n", "finished"]
+    assert finished.called
