@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 class Event:
     at: float  # time.monotonic() on arrival
     buildid: int
-    kind: str  # new, finished, ...
-    build: dict[str, object] = field(compare=False)
+    kind: str  # a build's new, finished, ...; a step's "<name> started", "<name> finished", ...
+    build: dict[str, object] = field(compare=False)  # the build or step, as the event has it
 
 
 class BuildEvents:
-    """Subscribed to every build event of the master at ``url`` until closed."""
+    """Subscribed to every build and step event of the master at ``url`` until closed."""
 
     def __init__(self, url: str) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -51,6 +51,7 @@ class BuildEvents:
         self.events: list[Event] = []
         self.changed = threading.Condition()
         self.sock.settimeout(None)
+        self._send(1, json.dumps({"cmd": "startConsuming", "path": "steps/*/*", "_id": 2}))
         self._send(1, json.dumps({"cmd": "startConsuming", "path": "builds/*/*", "_id": 1}))
         self.reader = threading.Thread(target=self._read_all, daemon=True)
         self.reader.start()
@@ -111,10 +112,12 @@ class BuildEvents:
             if message.get("_id") == 1:
                 self.subscribed = True
             key = message.get("k")
-            build = message.get("m")
-            if isinstance(key, str) and isinstance(build, dict):
-                _, buildid, kind = key.split("/")
-                self.events.append(Event(at, int(buildid), kind, build))
+            body = message.get("m")
+            if isinstance(key, str) and isinstance(body, dict):
+                collection, ident, kind = key.split("/")
+                if collection == "steps":
+                    ident, kind = str(body["buildid"]), f"{body['name']} {kind}"
+                self.events.append(Event(at, int(ident), kind, body))
             self.changed.notify_all()
 
     def wait(self, ready: Callable[[], object], timeout: float = 300) -> None:

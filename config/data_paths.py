@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from buildbot.util import pathmatch
 
-_build_table = pathmatch.Matcher._compile
-
-
-def _compile_once(self: pathmatch.Matcher) -> None:
-    _build_table(self)
-    self._dirty = False
-
 
 def install() -> None:
-    """Make every path table of this process built once per change (idempotent)."""
-    pathmatch.Matcher._compile = _compile_once
+    """Make every path table of this process built once per change (idempotent: the
+    configuration, and so this module, loads again at each reconfig)."""
+    upstream = pathmatch.Matcher._compile
+    if getattr(upstream, "builds_once", False):
+        return
+
+    def build_once(self: pathmatch.Matcher) -> None:
+        upstream(self)
+        self._dirty = False
+
+    build_once.builds_once = True  # type: ignore[attr-defined]
+    pathmatch.Matcher._compile = build_once

@@ -163,10 +163,12 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
         return any(change.category == "tag" for change in self.build.allChanges())
 
     @defer.inlineCallbacks
-    def _run(self, command: list[str], **options: Any) -> Generator[Any, Any, tuple[int, str]]:
+    def _run(
+        self, command: list[str], env: dict[str, str] | None = None, **options: Any
+    ) -> Generator[Any, Any, tuple[int, str]]:
         """Run ``command`` in the build's tree; returns its exit code and output."""
         cmd = yield self.makeRemoteShellCommand(
-            command=command, collectStdout=True, **{"env": {}, **options}
+            command=command, collectStdout=True, env=env or {}, **options
         )
         yield self.runCommand(cmd)
         return cmd.rc, cmd.stdout

@@ -27,6 +27,7 @@ ROWS = [
     "master RSS end of burst",
     "warm checkout + merge (50 commits, 100 files)",
     "warm checkout + merge, fewest commands",
+    "warm build (checkout, merge, true)",
     "clobber checkout + merge",
     "checkconfig config.yml.example",
 ]
