@@ -53,6 +53,11 @@ class RecordingServer:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Kept alive, as GitHub's and Zulip's servers keep them: an HTTP/1.0 answer
+            # closes the connection, which Twisted's pool (blind to the version) may
+            # already have handed to the master's next request.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
