@@ -5,20 +5,24 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from buildbot.db.pool import DBThreadPool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
+from twisted.internet import defer
 
 from config.settings import Settings
 
 
 def build(settings: Settings) -> dict[str, Any]:
-    """The ``db`` section; an SQLite file is opened once and commits without an fsync."""
+    """The ``db`` section; an SQLite file is opened once, queried from the reactor's
+    thread and commits without an fsync."""
     url = settings.buildmaster.db_url
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return {"db_url": url}
     sqlite_commits_without_fsync()
+    sqlite_queried_in_reactor_thread()
     # Buildbot 4.3 opens SQLite files with SQLAlchemy's NullPool: a new connection for
     # every query and a close after it, and closing the last connection of a WAL
     # database checkpoints the journal into the database, with fsyncs: most of a
@@ -45,3 +49,33 @@ def sqlite_commits_without_fsync() -> None:
 def _synchronous_normal(connection: Any, _record: Any) -> None:
     if isinstance(connection, sqlite3.Connection):
         connection.execute("pragma synchronous = normal")
+
+
+def sqlite_queried_in_reactor_thread() -> None:
+    """Queries of an SQLite file kept open (as above) run in the reactor's thread.
+
+    Buildbot 4.3 runs every query in a thread of its own pool, one thread for SQLite: a
+    build makes about 200 queries, and each went to that thread and its result came back
+    through the reactor's wake-up pipe, the two threads taking the GIL from each other
+    every time. On two cores that hand-over cost more CPU than the queries themselves
+    and was most of the master's time in a burst of builds (``make bench``). SQLite
+    answers these small queries in well under a millisecond, so the reactor now runs
+    them itself, as Buildbot's own tests do with their fake database. What it gives up:
+    the rare long query (the nightly janitor's deletes) holds the reactor while it runs.
+    PostgreSQL, and SQLite in memory (one database per thread there), keep the pool.
+    """
+    threaded = DBThreadPool.do
+    if getattr(threaded, "queries_sqlite_here", False):
+        return
+
+    def do(self: DBThreadPool, callable: Any, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        engine = self.engine
+        if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
+            queued: defer.Deferred[Any] = threaded(self, callable, *args, **kwargs)
+            return queued
+        # The pool's own retrying call, run here instead of in its thread.
+        run = self._DBThreadPool__thd
+        return defer.maybeDeferred(run, False, callable, *args, **kwargs)
+
+    do.queries_sqlite_here = True  # type: ignore[attr-defined]
+    DBThreadPool.do = do
