@@ -14,6 +14,7 @@ from config import (
     log_writes,
     metrics,
     nodelay,
+    property_writes,
     reporters,
     results,
     schedulers,
@@ -50,12 +51,14 @@ def build(settings: Settings) -> dict[str, Any]:
         config["workers"] = workers.build(settings)
         config["builders"] = builders.build(settings)
         config["collapseRequests"] = collapse.Collapser()
+        # A mend of Buildbot 4.3, as above: a build's properties in one transaction each time.
+        config["services"] = [property_writes.PropertyWrites()]
     if "schedulers" in master.roles:
         config["change_source"] = changes.build(settings)
         config["schedulers"] = schedulers.build(settings)
         # Reporters hear every master's builds through the message queue: run them on the
         # one master that schedules, or each status would be sent once per master.
-        config["services"] = reporters.build(settings)
+        config.setdefault("services", []).extend(reporters.build(settings))
         # Buildbot's janitor: a nightly build on a worker inside this master (one master
         # schedules, so one janitor per cluster).
         config["configurators"] = [results.Janitor(settings)]

@@ -159,6 +159,13 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
         kwargs = self.setupShellMixin({"logEnviron": False, **kwargs}, prohibitArgs=["command"])
         super().__init__(**kwargs)
 
+    def __str__(self) -> str:
+        """Named by its project: Buildbot names a step by its arguments in the master's
+        log at every build, and the whole project (every builder's recipe) is too much."""
+        return f"MergeForward(project={self.project.name!r})"
+
+    __repr__ = __str__
+
     def _is_tag(self) -> bool:
         return any(change.category == "tag" for change in self.build.allChanges())
 

@@ -43,4 +43,6 @@ def test_worker_master_runs_builds_without_schedulers() -> None:
     config = master.build(validate({**GOOD, "buildmaster": CLUSTER | {"roles": ["workers"]}}))
     assert [w.name for w in config["workers"]] == ["worker-1", "worker-2"]
     assert [b.name for b in config["builders"]] == ["tests"]
-    assert not {"www", "schedulers", "change_source", "services"} & config.keys()
+    assert not {"www", "schedulers", "change_source"} & config.keys()
+    # No reporters here (the scheduling master's): only the mend that writes properties.
+    assert [service.name for service in config["services"]] == ["property-writes"]

@@ -204,3 +204,8 @@ def test_forced_base_is_merged_instead_of_merge_into(
 ) -> None:
     found = plan(branch, PROJECT, base="release/2")
     assert (found.kind, found.target) == expected
+
+
+def test_master_log_names_the_step_by_its_project_not_every_recipe() -> None:
+    step = MergeForward(PROJECT, BOT)
+    assert str(step) == repr(step) == "MergeForward(project='flocker')"
