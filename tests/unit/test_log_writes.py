@@ -1,5 +1,5 @@
-"""Log pieces are queued; those queued while an append is under way go as one append,
-and the log finishes only after every piece is written.
+"""Log pieces are queued; those of one reactor turn, and those queued while an append is
+under way, go as one append, and the log finishes only after every piece is written.
 
 The database is a recorder behind the data API calls a log makes; every build of the
 integration suites reads its logs back through the real one.
@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 from buildbot.process import log
 from twisted.internet import defer
+from twisted.internet.task import Clock
 
 from config import log_writes
 
@@ -35,35 +36,55 @@ class Updates:
         return defer.succeed(None)
 
 
-def stream_log(updates: Updates) -> log.Log:
+def stream_log(updates: Updates, clock: Clock) -> log.Log:
     log_writes.install()
     master = SimpleNamespace(
-        data=SimpleNamespace(updates=updates), db=SimpleNamespace(run_db_task=lambda d: None)
+        data=SimpleNamespace(updates=updates),
+        db=SimpleNamespace(run_db_task=lambda d: None),
+        reactor=clock,
     )
     return log.Log.new(master, "stdio", "s", 1, "utf-8")
 
 
-def test_pieces_queued_during_an_append_go_together_in_order() -> None:
-    updates = Updates()
-    stdio = stream_log(updates)
+def test_pieces_of_one_turn_go_as_one_append() -> None:
+    updates, clock = Updates(), Clock()
+    stdio = stream_log(updates, clock)
 
-    for piece in ("hfirst\n", "osecond\n", "othird\n"):
+    for piece in ("hcommand\n", "oout\n", "hexit 0\n"):
         assert stdio.addRawLines(piece).called  # the caller does not wait for the database
+    assert updates.calls == []
+    clock.advance(0)
+    assert updates.calls == ["hcommand\noout\nhexit 0\n"]
+
+
+def test_pieces_queued_during_an_append_go_together_in_order() -> None:
+    updates, clock = Updates(), Clock()
+    stdio = stream_log(updates, clock)
+    stdio.addRawLines("hfirst\n")
+    clock.advance(0)
+
+    for piece in ("osecond\n", "othird\n"):
+        stdio.addRawLines(piece)
+        clock.advance(0)
     assert updates.calls == ["hfirst\n"]
 
     updates.pending[0].callback(None)
+    clock.advance(0)
     assert updates.calls == ["hfirst\n", "osecond\nothird\n"]
 
 
 def test_log_finishes_after_its_last_piece_is_written() -> None:
-    updates = Updates()
-    stdio = stream_log(updates)
+    updates, clock = Updates(), Clock()
+    stdio = stream_log(updates, clock)
     stdio.addRawLines("hfirst\n")
+    clock.advance(0)
     stdio.addRawLines("osecond\n")
 
     finished = stdio.finish()
+    clock.advance(0)
     assert updates.calls == ["hfirst\n"]
     updates.pending[0].callback(None)
+    clock.advance(0)
     assert updates.calls == ["hfirst\n", "osecond\n"]
     assert not finished.called
     updates.pending[1].callback(None)
