@@ -26,7 +26,7 @@ class Sizes:
     runs: int
 
 
-FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=3)
+FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7)
 QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1)
 
 
