@@ -2,8 +2,8 @@
 
 At a build's start and after each of its steps, Buildbot reads the build's properties
 back and writes each new or changed one in a transaction of its own, a query to look for
-it and one to insert or update it: about 20 transactions per build, a fifth of the
-database work of a trivial build (``make bench``). Here one transaction writes them all:
+it and one to insert or update it: about 20 transactions per build, of some 170 database
+calls in all for a trivial build (``make bench``). Here one transaction writes them all:
 the new ones in one insert, the changed ones updated one by one; the properties read
 just before say which are which. What the build's readers see is unchanged: the same
 rows, then the same update event.
