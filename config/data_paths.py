@@ -9,19 +9,21 @@ on a warm worker (``make bench``). The mend marks it built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from buildbot.util import pathmatch
+
+from config.mending import wrap_once
+
+
+def _marking_built(build: Callable[[pathmatch.Matcher], None]) -> Callable[..., None]:
+    def build_once(self: pathmatch.Matcher) -> None:
+        build(self)
+        self._dirty = False
+
+    return build_once
 
 
 def install() -> None:
-    """Make every path table of this process built once per change (idempotent: the
-    configuration, and so this module, loads again at each reconfig)."""
-    upstream = pathmatch.Matcher._compile
-    if getattr(upstream, "builds_once", False):
-        return
-
-    def build_once(self: pathmatch.Matcher) -> None:
-        upstream(self)
-        self._dirty = False
-
-    build_once.builds_once = True  # type: ignore[attr-defined]
-    pathmatch.Matcher._compile = build_once
+    """Make every path table of this process built once per change (idempotent)."""
+    wrap_once(pathmatch.Matcher, "_compile", _marking_built)

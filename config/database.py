@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from buildbot.db.pool import DBThreadPool
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 from twisted.internet import defer
 
+from config.mending import wrap_once
 from config.settings import Settings
 
 
@@ -64,10 +66,10 @@ def sqlite_queried_in_reactor_thread() -> None:
     the rare long query (the nightly janitor's deletes) holds the reactor while it runs.
     PostgreSQL, and SQLite in memory (one database per thread there), keep the pool.
     """
-    threaded = DBThreadPool.do
-    if getattr(threaded, "queries_sqlite_here", False):
-        return
+    wrap_once(DBThreadPool, "do", _sqlite_in_reactor_thread)
 
+
+def _sqlite_in_reactor_thread(threaded: Callable[..., Any]) -> Callable[..., Any]:
     def do(self: DBThreadPool, callable: Any, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
         engine = self.engine
         if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
@@ -77,5 +79,4 @@ def sqlite_queried_in_reactor_thread() -> None:
         run = self._DBThreadPool__thd
         return defer.maybeDeferred(run, False, callable, *args, **kwargs)
 
-    do.queries_sqlite_here = True  # type: ignore[attr-defined]
-    DBThreadPool.do = do
+    return do

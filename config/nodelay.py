@@ -19,19 +19,17 @@ from typing import Any
 
 from buildbot.worker.protocols import pb
 
+from config.mending import wrap_once
+
 
 def _sending_at_once(setup: Callable[..., Any]) -> Callable[..., Any]:
     def before_connection_setup(self: pb.Listener, mind: Any, worker_name: str) -> Any:
         mind.broker.transport.setTcpNoDelay(True)
         return setup(self, mind, worker_name)
 
-    before_connection_setup.sends_at_once = True  # type: ignore[attr-defined]
     return before_connection_setup
 
 
 def install() -> None:
-    """Make each worker connection this master accepts send without delay (idempotent:
-    the configuration loads again at each reconfig)."""
-    setup = pb.Listener.before_connection_setup
-    if not getattr(setup, "sends_at_once", False):
-        pb.Listener.before_connection_setup = _sending_at_once(setup)
+    """Make each worker connection this master accepts send without delay (idempotent)."""
+    wrap_once(pb.Listener, "before_connection_setup", _sending_at_once)
