@@ -16,6 +16,7 @@ the master's bound method when it starts.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from buildbot.util.service import BuildbotService
@@ -26,19 +27,23 @@ from twisted.internet import defer
 Sourced = dict[str, tuple[Any, str]]
 
 
-def write(conn: Any, table: Any, buildid: int, new: Sourced, changed: Sourced) -> None:
-    """In one transaction: insert the ``new`` properties, update the ``changed`` ones."""
-    if new:
-        rows = [
-            {"buildid": buildid, "name": name, "value": json.dumps(value), "source": source}
-            for name, (value, source) in new.items()
-        ]
+def write(
+    conn: Any, table: Any, buildid: int, properties: Sourced, stored: Collection[str]
+) -> None:
+    """In one transaction: insert the properties not ``stored`` yet, update the others."""
+    rows = [
+        {"buildid": buildid, "name": name, "value": json.dumps(value), "source": source}
+        for name, (value, source) in properties.items()
+        if name not in stored
+    ]
+    if rows:
         conn.execute(table.insert(), rows).close()
-    for name, (value, source) in changed.items():
-        where = (table.c.buildid == buildid) & (table.c.name == name)
-        conn.execute(
-            table.update().where(where).values(value=json.dumps(value), source=source)
-        ).close()
+    for name, (value, source) in properties.items():
+        if name in stored:
+            where = (table.c.buildid == buildid) & (table.c.name == name)
+            conn.execute(
+                table.update().where(where).values(value=json.dumps(value), source=source)
+            ).close()
 
 
 class PropertyWrites(BuildbotService):
@@ -57,15 +62,10 @@ class PropertyWrites(BuildbotService):
         stored: Sourced = await master.data.get(("builds", str(buildid), "properties"))
         current = properties.getProperties()
         rendered: Sourced = await current.render(current.asDict())
-        new = {name: value for name, value in rendered.items() if name not in stored}
-        changed = {
-            name: value
-            for name, value in rendered.items()
-            if name in stored and stored[name] != value
-        }
-        if not new and not changed:
+        to_write = {name: value for name, value in rendered.items() if stored.get(name) != value}
+        if not to_write:
             return
         table = master.db.model.build_properties
-        await master.db.pool.do_with_transaction(write, table, buildid, new, changed)
+        await master.db.pool.do_with_transaction(write, table, buildid, to_write, stored)
         event = master.data.rtypes.property.generateUpdateEvent
-        await defer.maybeDeferred(event, buildid, {**new, **changed})
+        await defer.maybeDeferred(event, buildid, to_write)

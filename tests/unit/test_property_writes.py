@@ -24,16 +24,16 @@ def test_new_properties_are_inserted_and_changed_ones_updated(tmp_path: Path) ->
     TABLE.create(engine)
     with engine.begin() as conn:
         property_writes.write(
-            conn, TABLE, 7, {"branch": ("feature", "Build"), "number": (1, "Build")}, {}
+            conn, TABLE, 7, {"branch": ("feature", "Build"), "number": (1, "Build")}, set()
         )
-        property_writes.write(conn, TABLE, 8, {"branch": ("other", "Build")}, {})
+        property_writes.write(conn, TABLE, 8, {"branch": ("other", "Build")}, set())
     with engine.begin() as conn:
         property_writes.write(
             conn,
             TABLE,
             7,
-            {"merge_base": ("abc123", "merge-forward")},
-            {"branch": ("feature-2", "Force")},
+            {"merge_base": ("abc123", "merge-forward"), "branch": ("feature-2", "Force")},
+            {"branch", "number"},
         )
 
     assert stored(engine, 7) == {
