@@ -1,5 +1,5 @@
-# The build master's image: the pinned requirements in a venv, this repository's master.cfg
-# and config/ package, and an entry point that upgrades the master on the data volume
+# The build master's image: the pinned requirements in a venv, this repository's master.cfg,
+# config/ and mends/ packages, and an entry point that upgrades the master on the data volume
 # before running it in the foreground. Settings come at run time, as BUILDBOT_CONFIG_FILE
 # (a file mounted read-only, the default of fabfile.py) or BUILDBOT_CONFIG (JSON).
 #
@@ -44,6 +44,9 @@ COPY --from=venv /srv/buildmaster/venv /srv/buildmaster/venv
 
 COPY master.cfg /srv/buildmaster/app/
 COPY config /srv/buildmaster/app/config
+COPY mends /srv/buildmaster/app/mends
+# The EC2 workers' user-data template, read when the configuration is built.
+COPY slave/cloud-init.sh /srv/buildmaster/app/slave/
 COPY deploy/entrypoint /usr/local/bin/buildmaster-entrypoint
 RUN mkdir -p "$DATA" && chown buildbot:buildbot "$DATA" && chmod 0750 "$DATA"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Generator
-from functools import partial
 from hashlib import sha256
 from typing import Any
 
 from buildbot.changes.base import ChangeSource
 from buildbot.plugins import changes, util
 from buildbot.process.properties import Properties
+from buildbot.www.hooks.base import BaseHookHandler
 from buildbot.www.hooks.github import GitHubEventHandler
 from twisted.internet import defer
 from twisted.python import log
@@ -55,29 +55,39 @@ def repository_key(url: str) -> str:
     return "/".join(path.split("/")[-2:]).lower()
 
 
-class SignedPushHandler(GitHubEventHandler):
-    """Buildbot's GitHub hook, mended and narrowed for our use.
+class GitHubHook(BaseHookHandler):
+    """``/change_hook/github``: GitHub's push deliveries, signed as GitHub documents.
 
-    Buildbot 4.3 checks only the SHA-1 ``X-Hub-Signature``; GitHub's documented signature
-    is the SHA-256 ``X-Hub-Signature-256``, which this checks instead, always. Only push
-    and ping events are accepted (pull request events would make Buildbot call GitHub's
-    API, and pushes already build every branch). Changes carry our project's name rather
-    than GitHub's ``owner/name``; pushes to repositories no project builds are dropped.
+    A hook dialect of our own, through Buildbot's documented ``custom_class``: Buildbot
+    4.3's GitHub dialect checks only the SHA-1 ``X-Hub-Signature``, while GitHub's
+    documented signature is the SHA-256 ``X-Hub-Signature-256``, which this checks, always.
+    Only push and ping events are accepted. A push becomes changes as Buildbot's own
+    GitHub handler makes them (its public ``handle_push``), carrying our project's name
+    rather than GitHub's ``owner/name``; pushes to repositories no project builds are
+    dropped.
     """
 
-    def __init__(self, secret: Any, strict: bool, *, projects: dict[str, str], **kwargs: Any):
-        super().__init__(secret, strict, **kwargs)
-        self.projects = projects
-
-    def process(self, request: Request) -> defer.Deferred[tuple[list[dict[str, Any]], str]]:
-        event = (request.getHeader(b"X-GitHub-Event") or b"").decode(errors="replace")
-        if event not in EVENTS:
-            return defer.fail(ValueError(f"Unsupported event: {event or '(none)'}"))
-        result: defer.Deferred[tuple[list[dict[str, Any]], str]] = super().process(request)
-        return result
+    def __init__(self, master: Any, options: dict[str, Any]) -> None:
+        super().__init__(master, options)
+        self.secret = options["secret"]
+        self.projects: dict[str, str] = options["projects"]
+        self.github = GitHubEventHandler(
+            None, False, master=master, github_api_endpoint=options["github_api_endpoint"]
+        )
 
     @defer.inlineCallbacks
-    def _get_payload(self, request: Request) -> Generator[Any, Any, dict[str, Any]]:
+    def getChanges(self, request: Request) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        event = (request.getHeader(b"X-GitHub-Event") or b"").decode(errors="replace")
+        if event not in EVENTS:
+            raise ValueError(f"Unsupported event: {event or '(none)'}")
+        payload = yield self.payload(request)
+        if event == "ping":
+            return [], "git"
+        return self.push(payload)
+
+    @defer.inlineCallbacks
+    def payload(self, request: Request) -> Generator[Any, Any, dict[str, Any]]:
+        """The delivery's JSON object, once its signature is checked."""
         assert request.content is not None
         body = request.content.read()
         signature = (request.getHeader(SIGNATURE_HEADER) or b"").decode(errors="replace")
@@ -85,7 +95,7 @@ class SignedPushHandler(GitHubEventHandler):
             raise ValueError("Request has no X-Hub-Signature-256 signature")
         properties = Properties()
         properties.master = self.master
-        secret = yield properties.render(self._secret)
+        secret = yield properties.render(self.secret)
         expected = hmac.new(secret.encode(), body, sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.removeprefix("sha256=")):
             raise ValueError("Hash mismatch")
@@ -105,7 +115,8 @@ class SignedPushHandler(GitHubEventHandler):
             raise ValueError("Payload is not a JSON object")
         return payload
 
-    def handle_push(self, payload: dict[str, Any], event: str) -> tuple[list[dict[str, Any]], str]:
+    def push(self, payload: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        """The changes of a push to a repository a project builds."""
         try:
             key = repository_key(payload["repository"]["full_name"])
         except (KeyError, TypeError):
@@ -115,7 +126,7 @@ class SignedPushHandler(GitHubEventHandler):
             log.msg(f"GitHub push to {key}: no project builds it, ignored")
             return [], "git"
         try:
-            found, vcs = super().handle_push(payload, event)
+            found, vcs = self.github.handle_push(payload, "push")
         except (KeyError, TypeError, AttributeError):
             raise ValueError("Push payload is incomplete") from None
         for change in found:
@@ -130,9 +141,9 @@ def hook_dialects(settings: Settings) -> dict[str, Any]:
     projects = {repository_key(p.repository): p.name for p in settings.projects}
     return {
         "github": {
-            "class": partial(SignedPushHandler, projects=projects),
+            "custom_class": GitHubHook,
+            "projects": projects,
             "secret": util.Secret("github.webhook_secret"),
-            "strict": True,
             "github_api_endpoint": settings.github.api_url,
         }
     }

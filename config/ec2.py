@@ -1,7 +1,10 @@
-"""EC2 spot latent workers: Buildbot 4.3's ``EC2LatentWorker``, mended in this one place.
+"""EC2 spot latent workers: a latent worker of our own instead of Buildbot 4.3's
+``EC2LatentWorker``.
 
-Each defect of the upstream class that bit us (seen against moto) is mended by one
-override below, with a comment naming it:
+Buildbot's documented way to add a kind of latent worker is to subclass
+``AbstractLatentWorker`` and implement ``start_instance`` and ``stop_instance``; this
+module does that, because the upstream EC2 class has defects that bit us (seen against
+moto), each avoided here where a comment names it:
 
 - its constructor calls AWS, and creates key pairs and security groups, at every
   ``checkconfig`` and reconfig;
@@ -10,10 +13,11 @@ override below, with a comment naming it:
   user data base64-encoded there while the on-demand path encodes it itself;
 - its waits have no bound, and a spot request or instance it gives up on is not always
   cancelled or terminated (upstream issue #2874), which leaks paid instances;
-- ``valid_ami_location_regex`` is a prefix match, so ``fedora-buildslave-base-old`` passes;
-- nothing stops an instance whose worker attaches but never gets a build, and an idle
-  worker is cut off rather than asked to shut down, so it reconnects in a loop until its
-  instance is gone.
+- ``valid_ami_location_regex`` is a prefix match, so ``fedora-buildslave-base-old`` passes.
+
+What is wrong in every latent worker (weak passwords, no idle stop for a worker that
+never got a build, no shutdown request before its machine goes) is mended for all of
+them in ``mends/latent_workers.py``.
 
 We launch one-time spot instances through ``run_instances`` with
 ``InstanceMarketOptions``: one synchronous call that either starts an instance or fails,
@@ -25,7 +29,6 @@ mode, which backs off exponentially with full jitter; every call is bounded by t
 from __future__ import annotations
 
 import re
-import secrets as random_secrets
 import time
 import uuid
 from collections.abc import Generator, Mapping, Sequence
@@ -36,7 +39,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
-from buildbot.worker.ec2 import EC2LatentWorker
 from buildbot.worker.latent import AbstractLatentWorker
 from twisted.internet import defer, threads
 from twisted.python import log
@@ -120,7 +122,7 @@ def _problem(error: BaseException) -> str:
     return str(error)
 
 
-class SpotWorker(EC2LatentWorker):
+class SpotWorker(AbstractLatentWorker):
     """A latent worker that runs its builds on a one-time EC2 spot instance."""
 
     # Rendered by Buildbot at (re)configuration, from the secret provider.
@@ -131,12 +133,11 @@ class SpotWorker(EC2LatentWorker):
     instance_id: str | None = None
 
     def __init__(self, name: str, *, launch: Launch, **kwargs: Any) -> None:
-        # Mends: EC2LatentWorker.__init__ connects to AWS, loads the key pair (creating it
+        # EC2LatentWorker's constructor connects to AWS, loads the key pair (creating it
         # if missing), looks up (and creates) the security group and lists images, at every
-        # checkconfig and reconfig. We skip it: AbstractLatentWorker's constructor only
-        # checks and records the arguments; AWS is first asked when an instance starts.
-        # The password is None: reconfigService picks it (see there).
-        AbstractLatentWorker.__init__(self, name, None, launch=launch, **kwargs)
+        # checkconfig and reconfig. Ours only records the arguments; AWS is first asked
+        # when an instance starts. The password is None: reconfigService picks it.
+        super().__init__(name, None, launch=launch, **kwargs)
 
     def checkConfig(
         self,
@@ -173,10 +174,6 @@ class SpotWorker(EC2LatentWorker):
             password = self.getRandomPass()
         yield super().reconfigService(name, password, **kwargs)
 
-    def _generate_random_password(self) -> str:
-        # Mends: upstream draws latent worker passwords from `random`, not a CSPRNG.
-        return random_secrets.token_urlsafe(24)
-
     def _ec2(self) -> Any:
         if self._client is None:
             self._client = client(self.launch, *self._credentials)
@@ -201,7 +198,7 @@ class SpotWorker(EC2LatentWorker):
         return userdata.render(self.launch.template, values)
 
     def start_instance(self, build: Any) -> defer.Deferred[bool]:
-        # Mends: upstream refuses to start while it still knows an instance ("instance
+        # Avoids: upstream refuses to start while it still knows an instance ("instance
         # active"). Ours knows one only when terminating it failed: terminate it first.
         leftover, self.instance_id = self.instance_id, None
         d: defer.Deferred[str] = threads.deferToThread(self._thd_start, self.user_data(), leftover)
@@ -213,7 +210,7 @@ class SpotWorker(EC2LatentWorker):
         return True
 
     def get_image(self) -> Mapping[str, Any]:
-        # Mends: upstream lists every image the owners have and matches the location with
+        # Avoids: upstream lists every image the owners have and matches the location with
         # a prefix regex. We ask for available images of the owners and take the newest
         # whose name is exactly ours (or ours with a date suffix).
         filters = [{"Name": "state", "Values": ["available"]}]
@@ -235,16 +232,16 @@ class SpotWorker(EC2LatentWorker):
     def _launch_options(self, image_id: str, user_data: str, token: str) -> dict[str, Any]:
         launch = self.launch
         options: dict[str, Any] = {
-            # Mends: the upstream spot request is sent without the ImageId it resolved.
+            # Avoids: the upstream spot request is sent without the ImageId it resolved.
             "ImageId": image_id,
             "InstanceType": launch.instance_type,
             "KeyName": launch.keypair,
             "MinCount": 1,
             "MaxCount": 1,
-            # Mends: upstream's spot path needs user data base64-encoded by hand (#3742);
+            # Avoids: upstream's spot path needs user data base64-encoded by hand (#3742);
             # run_instances has boto3 encode it, like any launch.
             "UserData": user_data,
-            # Mends: a separate spot request (and its price-history call, which fails
+            # Avoids: a separate spot request (and its price-history call, which fails
             # without a placement) that can outlive a give-up. One-time spot through
             # run_instances starts an instance or fails at once.
             "InstanceMarketOptions": {
@@ -311,7 +308,7 @@ class SpotWorker(EC2LatentWorker):
         return state
 
     def _thd_wait_running(self, instance_id: str) -> None:
-        # Mends: upstream waits for an instance (and a spot request) without a bound.
+        # Avoids: upstream waits for an instance (and a spot request) without a bound.
         deadline = time.monotonic() + self.launch.start_timeout
         while (state := self._thd_state(instance_id)) == "pending":
             if time.monotonic() > deadline:
@@ -341,30 +338,6 @@ class SpotWorker(EC2LatentWorker):
 
     # --- idling and stopping ---------------------------------------------------------
 
-    @defer.inlineCallbacks
-    def attached(self, conn: Any) -> Generator[Any, Any, None]:
-        yield super().attached(conn)
-        # Mends: upstream starts the idle timer only when a build finishes, so a worker
-        # whose build request went away before it connected would run forever.
-        if self.conn is not None and not self.building:
-            self._setBuildWaitTimer()
-
-    @defer.inlineCallbacks
-    def _soft_disconnect(
-        self, fast: bool = False, stopping_service: bool = False
-    ) -> Generator[Any, Any, None]:
-        # Mends: upstream drops the connection and terminates the instance; until the
-        # instance is gone its worker reconnects, is refused, and tries again (the
-        # original master looped on this). Ask the worker process to exit first.
-        conn = self.conn
-        if conn is not None:
-            self._say("asking the worker to shut down before its instance ends")
-            try:
-                yield conn.remoteShutdown()
-            except Exception as error:
-                self._say(f"the worker did not take the shutdown request: {error}")
-        yield super()._soft_disconnect(fast, stopping_service)
-
     def stop_instance(self, fast: bool = False) -> defer.Deferred[None]:
         instance_id, self.instance_id = self.instance_id, None
         if instance_id is None:
@@ -390,7 +363,7 @@ class SpotWorker(EC2LatentWorker):
             return
         if not wait:
             return
-        # Mends: upstream waits for termination without a bound.
+        # Avoids: upstream waits for termination without a bound.
         deadline = time.monotonic() + self.launch.start_timeout
         while (state := self._thd_state(instance_id)) != "terminated":
             if time.monotonic() > deadline:

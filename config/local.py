@@ -123,7 +123,7 @@ class LocalCluster:
                 stdout=subprocess.DEVNULL,
             )
             with (directory / "buildbot.tac").open("a") as tac:
-                tac.write(userdata.NODELAY_TAC.read_text())
+                tac.write(userdata.worker_tac(settings))
 
     def start_master(self, timeout: float = 60) -> None:
         """Start the master and wait until its REST API answers."""

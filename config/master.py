@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from config import (
-    build_start,
     builders,
     changes,
     collapse,
-    data_paths,
     database,
-    log_writes,
     metrics,
-    nodelay,
-    property_writes,
     reporters,
     results,
     schedulers,
@@ -28,10 +23,6 @@ from config.settings import Settings
 def build(settings: Settings) -> dict[str, Any]:
     """The whole BuildmasterConfig dictionary for validated settings."""
     master = settings.buildmaster
-    # Mends of Buildbot 4.3 that make builds start and run sooner: each module says why.
-    build_start.install()
-    data_paths.install()
-    log_writes.install()
     config: dict[str, Any] = {
         "title": master.title,
         "titleURL": master.url,
@@ -44,15 +35,12 @@ def build(settings: Settings) -> dict[str, Any]:
     }
     config.update(cluster(settings))
     if "workers" in master.roles:
-        nodelay.install()
         config["protocols"] = {
             "pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}
         }
         config["workers"] = workers.build(settings)
         config["builders"] = builders.build(settings)
         config["collapseRequests"] = collapse.Collapser()
-        # A mend of Buildbot 4.3, as above: a build's properties in one transaction each time.
-        config["services"] = [property_writes.PropertyWrites()]
     if "schedulers" in master.roles:
         config["change_source"] = changes.build(settings)
         config["schedulers"] = schedulers.build(settings)

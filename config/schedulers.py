@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 from buildbot.plugins import schedulers, util
 from buildbot.schedulers.base import BaseScheduler
-from twisted.internet import defer
 
 from config.settings import Project, Settings
 from config.steps import VERSION_TAG
@@ -35,40 +33,13 @@ def push_filter(project: Project, branches: str) -> util.ChangeFilter:
     return util.ChangeFilter(project=project.name, branch_fn=wanted)
 
 
-class TreeStableScheduler(schedulers.AnyBranchScheduler):
-    """Buildbot 4.3's AnyBranchScheduler, mended to forget only the changes it built.
-
-    When one branch's tree-stable timer fires, Buildbot builds that branch's waiting
-    changes and then forgets every waiting change of every branch with a lower change id;
-    a branch whose timer had not fired yet then builds an older commit or nothing at all
-    (seen with many branches pushed at once). Here only the built changes are forgotten.
-    """
-
-    @defer.inlineCallbacks
-    def stableTimerFired(self, timer_name: Any) -> Generator[Any, Any, None]:
-        if not self._stable_timers.pop(timer_name, None):
-            return  # stopped meanwhile
-        classifications = yield self.getChangeClassificationsForTimer(self.serviceid, timer_name)
-        if not classifications:
-            return
-        changeids = sorted(classifications)
-        yield self.addBuildsetForChanges(
-            reason=self.reason, changeids=changeids, priority=self.priority
-        )
-        yield self.master.db.pool.do_with_transaction(lambda conn: self._forget(conn, changeids))
-
-    def _forget(self, conn: Any, changeids: list[int]) -> None:
-        table = self.master.db.model.scheduler_changes
-        where = (table.c.schedulerid == self.serviceid) & table.c.changeid.in_(changeids)
-        conn.execute(table.delete().where(where)).close()
-
-
 def on_push(project: Project, settings: Settings) -> BaseScheduler:
-    """Builds pushed branches once their pushes have settled for the timer.
+    """Builds pushed branches once their pushes have settled for the timer (a branch's
+    timer forgets only what it built: ``mends/tree_stable.py``).
 
     A forced build still builds any branch.
     """
-    return TreeStableScheduler(
+    return schedulers.AnyBranchScheduler(
         name=f"{project.name}-push",
         change_filter=push_filter(project, settings.changes.branches),
         treeStableTimer=settings.tree_stable_timer or None,

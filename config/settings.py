@@ -32,6 +32,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+import mends
+
 ENV_JSON = "BUILDBOT_CONFIG"
 ENV_FILE = "BUILDBOT_CONFIG_FILE"
 
@@ -106,6 +108,16 @@ def _name(value: str) -> str:
     return value
 
 
+def _mend(value: str) -> str:
+    if value not in mends.NAMES:
+        raise PydanticCustomError(
+            "mend",
+            "must name a mend ({names}), got {got}",
+            {"names": ", ".join(mends.NAMES), "got": _show(value)},
+        )
+    return value
+
+
 DB_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg2")
 
 
@@ -165,6 +177,8 @@ class Buildmaster(Section):
     title: Text = "Buildbot"
     mq: MessageQueue | None = None
     roles: Annotated[list[Role], Field(min_length=1)] = ["web", "schedulers", "workers"]
+    mends: bool = True
+    mends_off: list[Annotated[str, AfterValidator(_mend)]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cluster_shares_a_database(self) -> Buildmaster:

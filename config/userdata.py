@@ -12,11 +12,19 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+import mends
+from config.settings import Settings
+
 SLAVE = Path(__file__).resolve().parent.parent / "slave"
 TEMPLATE = SLAVE / "cloud-init.sh"
-# Appended to every worker's buildbot.tac: the worker's half of config/nodelay.py.
-NODELAY_TAC = SLAVE / "nodelay.tac"
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+
+
+def worker_tac(settings: Settings) -> str:
+    """Python appended to every worker's ``buildbot.tac``: the workers' end of the mends
+    the settings choose (``mends/nodelay_worker.tac``), or nothing."""
+    master = settings.buildmaster
+    return mends.worker_tac(master.mends, master.mends_off)
 
 
 def placeholders(template: str) -> set[str]:

@@ -54,7 +54,7 @@ def launch(settings: Settings, aws: Aws, name: str, template: str) -> ec2.Launch
             ("MASTER_PORT", str(master.worker_port)),
             ("WORKER_NAME", name),
             ("WHEELHOUSE_URL", aws.wheelhouse_url or ""),
-            ("NODELAY_TAC", userdata.NODELAY_TAC.read_text()),
+            ("NODELAY_TAC", userdata.worker_tac(settings)),
         ),
     )
 

@@ -14,7 +14,7 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, threads
 from twisted.python import log
 
-from config import changes, rest_writes
+from config import changes
 from config.settings import Settings
 
 BCRYPT_PREFIXES = (b"$2a$", b"$2b$", b"$2y$")
@@ -72,7 +72,6 @@ def auth(settings: Settings) -> tuple[Any, Any]:
 def build(settings: Settings) -> dict[str, Any]:
     """The ``www`` section of BuildmasterConfig."""
     master = settings.buildmaster
-    rest_writes.install()
     login, authz = auth(settings)
     return {
         "port": f"tcp:{master.web_port}:interface={master.bind_address}",

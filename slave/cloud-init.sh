@@ -11,7 +11,8 @@ WORKER_NAME=@WORKER_NAME@
 WORKER_PASSWORD=@WORKER_PASSWORD@
 GITHUB_TOKEN=@GITHUB_TOKEN@
 WHEELHOUSE_URL=@WHEELHOUSE_URL@
-# Python appended to the worker's buildbot.tac: slave/nodelay.tac.
+# Python appended to the worker's buildbot.tac: the workers' end of the mends
+# (mends/nodelay_worker.tac), or nothing when they are off.
 NODELAY_TAC=@NODELAY_TAC@
 
 WORKER_USER=buildbot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,11 @@ def repo(tmp_path: Path) -> GitRepo:
     return repository
 
 
+MENDS_OFF = os.environ.get("TEST_MENDS") == "off"
+"""``TEST_MENDS=off``: every test master runs stock Buildbot (``buildmaster.mends: false``);
+``make test`` runs the core build, webhook and EC2 suites so too."""
+
+
 def local_settings(
     repository: str, builders: list[dict[str, Any]], **sections: Any
 ) -> dict[str, Any]:
@@ -35,6 +41,7 @@ def local_settings(
             "web_port": free_port(),
             "worker_port": free_port(),
             "title": "test master",
+            "mends": not MENDS_OFF,
         },
         "auth": {"users": {"admin": "admin-pw", "reader": "reader-pw"}, "admins": ["admin"]},
         "workers": {"kind": "local", "count": 1, "password": secrets.token_urlsafe(12)},

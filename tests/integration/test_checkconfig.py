@@ -80,3 +80,27 @@ def test_ec2_settings_pass_without_calling_aws(master_dir: Path) -> None:
         assert "Config file is good!" in done.stdout
         with pytest.raises(BlockingIOError):
             endpoint.accept()
+
+
+def test_another_buildbot_is_refused_in_one_line_unless_mends_are_off(
+    master_dir: Path, tmp_path: Path
+) -> None:
+    """The version guard: a Buildbot web UI other than the one the mends were verified on
+    (an installed distribution saying 4.4.0, found first on the path) is refused."""
+    newer = tmp_path / "newer" / "buildbot_www-4.4.0.dist-info"
+    newer.mkdir(parents=True)
+    (newer / "METADATA").write_text("Metadata-Version: 2.1\nName: buildbot-www\nVersion: 4.4.0\n")
+    path = os.pathsep.join([str(newer.parent), os.environ.get("PYTHONPATH", "")])
+
+    done = checkconfig(master_dir, BUILDBOT_CONFIG=json.dumps(GOOD), PYTHONPATH=path)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stdout + done.stderr
+    [line] = [line for line in done.stderr.splitlines() if "mends:" in line]
+    assert line == (
+        "  mends: verified on buildbot-www 4.3.0, but 4.4.0 is installed; re-verify them "
+        "(mends/guard.py says how) or set buildmaster.mends: false to run stock Buildbot"
+    )
+
+    stock = {**GOOD, "buildmaster": {**GOOD.get("buildmaster", {}), "mends": False}}
+    done = checkconfig(master_dir, BUILDBOT_CONFIG=json.dumps(stock), PYTHONPATH=path)
+    assert done.returncode == 0, done.stderr

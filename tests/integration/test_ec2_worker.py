@@ -20,12 +20,15 @@ from buildbot.interfaces import LatentWorkerFailedToSubstantiate
 from buildbot.test.fake import fakemaster, fakeprotocol
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.util.logging import LoggingMixin
+from buildbot.worker.latent import AbstractLatentWorker
 from twisted.internet import defer
 from twisted.trial import unittest
 
+import mends
 from config import ec2, userdata, workers
 from config.settings import Settings, validate
 from tests.harness import MOTO_REGION, Moto
+from tests.stock import stock
 
 OURS = "111122223333"
 PRODUCTION_IMAGE = "ami-00001001000001001"  # newest promoted fedora-buildslave-base/<date>
@@ -118,6 +121,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
     def setUp(self) -> Generator[Any, Any, None]:  # type: ignore[override]
         self.setup_test_reactor()
         self.setUpLogging()
+        mends.install()  # as master.cfg does: the latent-worker mends are part of the worker
         self.ec2 = self.moto.client("ec2")
         # What the operator makes once; the master must neither need to nor do it.
         self.ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
@@ -215,7 +219,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
                 "WORKER_PASSWORD": worker.password,
                 "GITHUB_TOKEN": TOKEN,
                 "WHEELHOUSE_URL": "https://wheels.example.com/",
-                "NODELAY_TAC": userdata.NODELAY_TAC.read_text(),
+                "NODELAY_TAC": mends.worker_tac(),
             },
         )
         assert f"WORKER_PASSWORD={worker.password}\n" in base64.b64decode(encoded).decode()
@@ -464,8 +468,35 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         yield worker._deferwaiter.wait()
 
         assert events == [("shutdown", "running")]
-        self.assertLogged("worker-1: asking the worker to shut down before its instance ends")
+        self.assertLogged("worker-1: asking it to shut down before its machine ends")
         self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_upstream_leaves_an_idle_worker_running_and_cuts_it_off(
+        self,
+    ) -> Generator[Any, Any, None]:
+        """Canary of ``mends/latent_workers.py``: stock Buildbot never stops a worker that
+        attached without a build, and drops its connection without asking it to exit."""
+        worker = yield self.start_worker()
+        with stock(AbstractLatentWorker, "attached", "_soft_disconnect"):
+            result = worker.substantiate(object(), None)
+            conn = fakeprotocol.FakeConnection(worker)
+            asked: list[str] = []
+
+            def shutdown() -> defer.Deferred[None]:
+                asked.append("shutdown")
+                return defer.succeed(None)
+
+            conn.remoteShutdown = shutdown
+            yield worker.attached(conn)
+            assert (yield result) is True
+            self.reactor.advance(300)
+            [instance] = self.instances()
+            assert instance["State"]["Name"] == "running"  # idle past its timeout
+
+            yield worker.insubstantiate()
+            yield worker._soft_disconnect()
+        assert asked == []
 
     @defer.inlineCallbacks
     def test_master_shutdown_terminates_the_instance(self) -> Generator[Any, Any, None]:

@@ -1,4 +1,4 @@
-"""The REST API survives clients that hang up before their answer (config/rest_writes.py)."""
+"""The REST API survives clients that hang up before their answer (mends/rest_writes.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The socket option is read from the real master and worker processes: each process's
 connection socket is duplicated into the test with ``pidfd_getfd(2)`` and asked for
-``TCP_NODELAY``, the option ``config/nodelay.py`` and ``slave/nodelay.tac`` set.
+``TCP_NODELAY``, the option ``mends/nodelay.py`` and ``mends/nodelay_worker.tac`` set.
+Stock Buildbot is measured too: the canary of that mend.
 """
 
 from __future__ import annotations
@@ -52,13 +53,21 @@ def nodelay(pid: int, port: int) -> list[bool]:
     return found
 
 
-def test_master_and_worker_both_send_without_delay(
-    repo: GitRepo, start_master: StartMaster
-) -> None:
-    settings = local_settings(repo.url, CHECKS)
+def link_nodelay(repo: GitRepo, start_master: StartMaster, mends: bool) -> tuple[list[bool], ...]:
+    """TCP_NODELAY on the master's and the worker's end of their link."""
+    settings = local_settings(repo.url, CHECKS, buildmaster={"mends": mends})
     master = start_master(settings)
     master_process, worker_process = master.cluster.processes
     port = settings["buildmaster"]["worker_port"]
+    return nodelay(master_process.pid, port), nodelay(worker_process.pid, port)
 
-    assert nodelay(master_process.pid, port) == [True]
-    assert nodelay(worker_process.pid, port) == [True]
+
+def test_master_and_worker_both_send_without_delay(
+    repo: GitRepo, start_master: StartMaster
+) -> None:
+    assert link_nodelay(repo, start_master, mends=True) == ([True], [True])
+
+
+def test_upstream_leaves_nagle_on_at_both_ends(repo: GitRepo, start_master: StartMaster) -> None:
+    """Canary of ``mends/nodelay.py``: fails once Buildbot sends at once by itself."""
+    assert link_nodelay(repo, start_master, mends=False) == ([False], [False])

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+import mends
 from config import ec2, userdata, workers
 from config.settings import validate
 from tests.unit.test_settings import GOOD, message
@@ -167,7 +168,7 @@ VALUES = {
     "WORKER_PASSWORD": "pw'; rm -rf / #",
     "GITHUB_TOKEN": "",
     "WHEELHOUSE_URL": "https://wheels.example.com/",
-    "NODELAY_TAC": userdata.NODELAY_TAC.read_text(),
+    "NODELAY_TAC": mends.worker_tac(),
 }
 
 
@@ -194,7 +195,7 @@ def test_user_data_appends_the_nodelay_tail_to_the_workers_tac(tmp_path: Path) -
     tac.write_text("s = Worker()\n")
     script = f"{text.split('WORKER_USER=')[0]}\nWORKER_HOME={tmp_path}\n{append}"
     subprocess.run(["bash", "-c", script], check=True)
-    assert tac.read_text() == "s = Worker()\n" + userdata.NODELAY_TAC.read_text() + "\n"
+    assert tac.read_text() == "s = Worker()\n" + mends.worker_tac() + "\n"
 
 
 def test_user_data_needs_every_value_and_no_others() -> None:

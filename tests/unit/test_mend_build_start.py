@@ -7,21 +7,26 @@ from types import SimpleNamespace
 from buildbot.process.botmaster import BotMaster
 from twisted.internet.task import Clock
 
-from config import build_start
+from mends import build_start
+
+
+def botmaster(clock: Clock, looked: list[list[str]]) -> BotMaster:
+    """A botmaster of five builders, noting in ``looked`` the builders it looks at."""
+    found = BotMaster()
+    found.parent = SimpleNamespace(master=SimpleNamespace(reactor=clock))
+    found.brd = SimpleNamespace(maybeStartBuildsOn=looked.append)
+    found._builders_byid = {n: SimpleNamespace(name=f"builder-{n}") for n in range(5)}
+    return found
 
 
 def test_requests_that_keep_coming_do_not_hold_back_the_first_builds() -> None:
     build_start.install()
-    clock = Clock()
-    botmaster = BotMaster()
-    botmaster.parent = SimpleNamespace(master=SimpleNamespace(reactor=clock))
-    looked: list[list[str]] = []
-    botmaster.brd = SimpleNamespace(maybeStartBuildsOn=looked.append)
-    botmaster._builders_byid = {n: SimpleNamespace(name=f"builder-{n}") for n in range(5)}
+    clock, looked = Clock(), list[list[str]]()
+    mended = botmaster(clock, looked)
 
     # A request every 5 ms, each sooner than QUIET after the one before.
     for builderid in range(5):
-        botmaster._buildrequest_added(None, {"builderid": builderid})
+        mended._buildrequest_added(None, {"builderid": builderid})
         clock.advance(0.005)
     assert looked and looked[0] == ["builder-0", "builder-1"]  # 10 ms after the first
 

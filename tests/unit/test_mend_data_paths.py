@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from buildbot.util import pathmatch
 
-from config import data_paths
+from mends import data_paths
 
 
 def test_lookups_build_the_table_once_until_a_path_is_added() -> None:

@@ -13,7 +13,7 @@ from buildbot.process import log
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from config import log_writes
+from mends import log_writes
 
 
 class Updates:

@@ -1,14 +1,22 @@
-"""The one place that mends how Buildbot 4.3 writes a build's log lines to the database.
+"""A build's log output is appended in batches, not one append per piece.
 
-Each piece of output a worker sends (a header line, a stdout chunk, the exit code) became
-its own append to the step's log: four database operations and an event each. A remote
-command handed its log one piece at a time and waited for each append to finish before
-the next, even when the worker's message carried them all at once. Here a piece is queued
-and the caller goes on; the append waits for the reactor's next turn, so that every piece
-that came in the same message, and any queued while an earlier append is under way, go
-together as one. The log's text and order are the same (appends and the log's finish take
-turns on the log's lock, in order), with one or two appends per command instead of one
-per piece.
+Replaces: ``buildbot.process.log.Log.addRawLines``.
+
+Defect (a cost): each piece of output a worker sends (a header line, a stdout chunk, the
+exit code) became its own append to the step's log, four database operations and an
+event each, and the remote command waited for each append before handing over the next
+piece, even when the worker's message carried them all at once. No upstream issue yet.
+
+Mend: a piece is queued and the caller goes on; the append waits for the reactor's next
+turn, so that every piece of the same message, and any queued while an earlier append is
+under way, go together as one. The log's text and order are the same (appends and the
+log's finish take turns on the log's lock, in order).
+
+Gain: see the README's mends table (``make bench``, rows "burst: master overhead per
+build" and "burst: master CPU per build", with this mend off).
+
+Remove when: upstream batches log appends (the canary
+``test_upstream_appends_each_piece_on_its_own`` then fails).
 """
 
 from __future__ import annotations
@@ -18,6 +26,13 @@ from typing import Any
 from buildbot.process import log
 from twisted.internet import defer, task
 from twisted.python import log as twisted_log
+
+from mends.wrapping import replace
+
+TARGETS = (
+    "buildbot.process.log:Log.addRawLines",
+    "buildbot.process.log:Log.finish",
+)
 
 
 def add_raw_lines(self: log.Log, lines: str) -> defer.Deferred[None]:
@@ -34,8 +49,7 @@ def add_raw_lines(self: log.Log, lines: str) -> defer.Deferred[None]:
 
 def _append_after_this_turn(self: log.Log) -> defer.Deferred[Any]:
     """Under the log's lock: let the reactor finish handing over the worker's message (its
-    other pieces), then append. The database answers at once (``config/database.py``), so
-    without this wait each piece would be appended before the next one is queued."""
+    other pieces), then append."""
     return task.deferLater(self.master.reactor, 0, _append_waiting, self)
 
 
@@ -49,5 +63,4 @@ def _append_waiting(self: log.Log) -> defer.Deferred[Any]:
 
 
 def install() -> None:
-    """Make every log of this process append as above (idempotent)."""
-    log.Log.addRawLines = add_raw_lines
+    replace(log.Log, "addRawLines", lambda _: add_raw_lines)

@@ -1,0 +1,142 @@
+"""The version guard: the mends run only on the Buildbot they were verified on.
+
+Each mend lists in ``TARGETS`` every upstream function it replaces or relies on. This
+module records the versions the mends were verified on and a fingerprint of each
+target's source; at every configuration load, before a mend is installed, both are
+compared with what is installed, and any difference refuses the configuration in one
+line saying what differs and what to do. ``buildbot checkconfig`` and a starting master
+print it and exit non-zero.
+
+After an upgrade, re-verify each mend against the new source (does the defect remain?
+does the mend still fit?), then print the new record with ``python -m mends.guard`` and
+paste it below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import sys
+import textwrap
+from collections.abc import Iterable
+from importlib import metadata
+from typing import Any
+
+from buildbot.config.errors import ConfigErrors
+
+from mends import NAMES, module
+from mends.wrapping import upstream
+
+VERIFIED = {
+    "buildbot": "4.3.0",
+    "buildbot-worker": "4.3.0",
+    "buildbot-www": "4.3.0",
+    "Twisted": "26.10.0",
+    "SQLAlchemy": "2.1.9",
+}
+
+# Made by `python -m mends.guard`.
+FINGERPRINTS = {
+    "buildbot.www.rest:V2RootResource._write_json_data": "1f4c4ca1b0a5f444",
+    "buildbot.schedulers.basic:BaseBasicScheduler.stableTimerFired": "8d812f82bfbb7144",
+    "buildbot.schedulers.basic:BaseBasicScheduler.gotChange": "3b9c00d8b7a45f7b",
+    "buildbot.schedulers.basic:BaseBasicScheduler.__init__": "3afccd84b3a0c853",
+    "buildbot.db.schedulers:SchedulersConnectorComponent.flushChangeClassifications": "599b07684a1266a5",
+    "buildbot.worker.latent:AbstractLatentWorker._generate_random_password": "e87daf41e31ec8c1",
+    "buildbot.worker.latent:AbstractLatentWorker.getRandomPass": "a2772a735455eb28",
+    "buildbot.worker.latent:AbstractLatentWorker.attached": "16e8292a8e40fbcd",
+    "buildbot.worker.latent:AbstractLatentWorker._setBuildWaitTimer": "5168d775f8cf7d05",
+    "buildbot.worker.latent:AbstractLatentWorker._soft_disconnect": "d8894aeb098191a8",
+    "buildbot.worker.protocols.pb:Listener.before_connection_setup": "bdd7e12a879be1bb",
+    "buildbot_worker.pb:BotFactory.gotPerspective": "fb46a8d136406ef1",
+    "buildbot.process.botmaster:BotMaster._flush_pending_builders": "411a7b48152e2891",
+    "buildbot.process.log:Log.addRawLines": "14adfb4d8e6cf2d6",
+    "buildbot.process.log:Log.finish": "bfe6f3c1588afc97",
+    "buildbot.util.pathmatch:Matcher._compile": "f146054ebed9c0c7",
+    "buildbot.util.pathmatch:Matcher.__getitem__": "95b0403e0d7e1f1e",
+    "buildbot.util.pathmatch:Matcher.__setitem__": "b07370968f545984",
+}
+
+SWITCH = "set buildmaster.mends: false to run stock Buildbot"
+
+
+class MendsRefused(ConfigErrors):
+    """The installed Buildbot is not the one the mends were verified on; ``str()`` is
+    the one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
+
+
+def resolve(target: str) -> Any:
+    """Upstream's object for ``module:Qualified.name``, as Buildbot ships it."""
+    module_name, _, qualified = target.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, name = qualified.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    return upstream(owner, name)
+
+
+def source(target: str) -> str:
+    """The source text of a target, undecorated where a decorator hides it."""
+    found = resolve(target)
+    found = getattr(found, "__func__", found)  # a staticmethod
+    found = getattr(found, "fn", found)  # a debounced method
+    return textwrap.dedent(inspect.getsource(inspect.unwrap(found)))
+
+
+def fingerprint(target: str) -> str:
+    return hashlib.sha256(source(target).encode()).hexdigest()[:16]
+
+
+def targets(names: Iterable[str]) -> list[str]:
+    """Every target of the mends ``names``, in order, once."""
+    found: dict[str, None] = {}
+    for name in names:
+        found.update(dict.fromkeys(module(name).TARGETS))
+    return list(found)
+
+
+def problem(names: Iterable[str]) -> str | None:
+    """The first difference between what is installed and what was verified, or None."""
+    for package, verified in VERIFIED.items():
+        try:
+            installed = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            installed = "none"
+        if installed != verified:
+            return (
+                f"mends: verified on {package} {verified}, but {installed} is installed; "
+                f"re-verify them (mends/guard.py says how) or {SWITCH}"
+            )
+    for target in targets(names):
+        try:
+            found = fingerprint(target)
+        except (ImportError, AttributeError, KeyError, OSError, TypeError):
+            return f"mends: {target} is gone from this Buildbot; {SWITCH}"
+        if found != FINGERPRINTS.get(target):
+            return (
+                f"mends: {target} is not the code the mends were verified on; "
+                f"re-verify them (mends/guard.py says how) or {SWITCH}"
+            )
+    return None
+
+
+def check(names: Iterable[str]) -> None:
+    """Refuse the configuration if the mends ``names`` do not fit what is installed."""
+    found = problem(names)
+    if found is not None:
+        raise MendsRefused(found)
+
+
+def record() -> str:
+    """The ``FINGERPRINTS`` table for what is installed now, as Python."""
+    lines = [f"    {target!r}: {fingerprint(target)!r}," for target in targets(NAMES)]
+    return "FINGERPRINTS = {\n" + "\n".join(lines) + "\n}"
+
+
+if __name__ == "__main__":
+    print(record())
+    sys.exit(0)
