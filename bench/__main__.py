@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, push
+from bench import bigrepo, burst, checkconfig, mends, push
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -30,10 +30,12 @@ FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7)
 QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1)
 
 
-def run(sizes: Sizes, root: Path, cache: Path) -> list[Row]:
-    """Every figure, in the order of the table."""
+def run(sizes: Sizes, root: Path, cache: Path, each_mend: bool = False) -> list[Row]:
+    """Every figure, in the order of the table (``each_mend``: only the mends' part)."""
     rows: list[Row] = []
     minimal_rss = checkconfig.minimal_idle_rss(root / "minimal")
+    if each_mend:
+        return mends.measure(root / "mends", sizes.pushes, sizes.burst, minimal_rss)
     rows += push.measure(root / "push", sizes.pushes, minimal_rss)
     rows += burst.measure(root / "burst", sizes.burst)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
@@ -45,12 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the master; print one table.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the code runs")
     parser.add_argument("--results", default=str(RESULTS), help="where the JSON goes")
+    parser.add_argument(
+        "--mends",
+        action="store_true",
+        help="push and burst with all mends, each one off, and none (bench/mends.py)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     results = Path(args.results)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
-        rows = run(sizes, Path(temporary), results)
+        rows = run(sizes, Path(temporary), results, args.mends)
     print(table(rows))
     saved = write_json(
         rows,

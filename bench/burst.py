@@ -7,6 +7,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from bench.cluster import (
     WEBHOOK_SECRET,
@@ -63,14 +64,15 @@ def _shell(root: Path, repo: GitRepo, names: list[str]) -> float:
     return time.monotonic() - started
 
 
-def measure(root: Path, builds: int) -> list[Row]:
+def measure(root: Path, builds: int, mends: dict[str, Any] | None = None) -> list[Row]:
+    """A burst of ``builds`` pushes; ``mends`` as for the settings."""
     repo = GitRepo(root / "repo")
     repo.commit({"README": "bench\n"}, "initial")
     repo.push()
     warm = _branches(repo, [f"warm-{n}" for n in range(LANES)])
     names = [f"branch-{n}" for n in range(builds)]
     heads = _branches(repo, names)
-    with running(root / "cluster", settings(repo.url, LANES, 0)) as bench:
+    with running(root / "cluster", settings(repo.url, LANES, 0, mends)) as bench:
         master, events = bench.master, bench.events
         _deliver_all(repo, master, warm)  # each worker clones once
         events.wait(lambda: events.count("finished", 0) >= LANES)

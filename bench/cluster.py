@@ -27,8 +27,11 @@ TRIVIAL = [
 WEBHOOK_SECRET = "bench-webhook-secret"
 
 
-def settings(repository: str, workers: int, tree_stable_timer: float) -> dict[str, Any]:
-    """A master that takes signed GitHub pushes for ``repository``, on free loopback ports."""
+def settings(
+    repository: str, workers: int, tree_stable_timer: float, mends: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A master that takes signed GitHub pushes for ``repository``, on free loopback ports;
+    ``mends`` chooses them (``buildmaster.mends`` and ``mends_off``), by default all."""
     document = local_settings(
         repository,
         TRIVIAL,
@@ -37,6 +40,7 @@ def settings(repository: str, workers: int, tree_stable_timer: float) -> dict[st
         tree_stable_timer=tree_stable_timer,
     )
     document["workers"]["count"] = workers
+    document["buildmaster"].update(mends or {"mends": True})
     return document
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.cluster import WEBHOOK_SECRET, last_buildid, master_rss_mb, running, settings
 from bench.report import Row
@@ -27,14 +28,16 @@ def _push(repo: GitRepo, master: Master, number: int) -> tuple[int, float]:
     return before, sent
 
 
-def measure(root: Path, pushes: int, minimal_rss: float) -> list[Row]:
+def measure(
+    root: Path, pushes: int, minimal_rss: float, mends: dict[str, Any] | None = None
+) -> list[Row]:
     """``pushes`` pushes one after another to a warm worker; the idle master's memory
-    (against ``minimal_rss``, a minimal Buildbot master's)."""
+    (against ``minimal_rss``, a minimal Buildbot master's). ``mends`` as for the settings."""
     repo = GitRepo(root / "repo")
     repo.commit({"README": "bench\n"}, "initial")
     repo.push()
     repo.branch("feature")
-    with running(root / "cluster", settings(repo.url, 1, TIMER)) as bench:
+    with running(root / "cluster", settings(repo.url, 1, TIMER, mends)) as bench:
         master, events = bench.master, bench.events
         before, _ = _push(repo, master, 0)  # warms the worker: it clones once
         events.first("finished", before)

@@ -235,23 +235,40 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
         }
 
 
-# pytest's last line: "3 passed, 1 failed, 2 skipped in 0.12s" (between '=' in verbose mode).
-PYTEST_SUMMARY = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+) in \d")
-PYTEST_COUNT = re.compile(r"(\d+) ([a-z]+)")
+# pytest's closing line: counts in any order, each "N word" or "N words word" ("2 subtests
+# passed"), then the time: "3 passed, 1 failed, 2 skipped, 1 xfailed, 4 warnings in 0.12s",
+# between '=' signs unless -q; or "no tests ran in 0.01s".
+PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ [a-z]+(?: [a-z]+)*(?:, \d+ [a-z]+(?: [a-z]+)*)*) in \d")
+PYTEST_COUNT = re.compile(r"(\d+) ([a-z]+(?: [a-z]+)*)")
+# The kinds a summary shows, from pytest's words for them (singular and plural).
+SHOWN = {"passed": "passed", "failed": "failed", "skipped": "skipped"}
+SHOWN |= {"error": "errors", "errors": "errors", "xpassed": "passed", "xfailed": "skipped"}
 
 
 def pytest_counts(line: str) -> dict[str, int] | None:
-    """``{"passed": 3, "failed": 1}`` from pytest's summary line, or None for other lines."""
+    """Every count of pytest's closing line, by pytest's words (``{"passed": 3, "2 subtests
+    passed"...}`` as ``{"passed": 3, "subtests passed": 2}``), or None for other lines."""
     match = PYTEST_SUMMARY.match(line.strip())
     if not match:
         return None
     return {word: int(number) for number, word in PYTEST_COUNT.findall(match.group(1))}
 
 
-class Pytest(steps.Test):
-    """Buildbot's Test step, taught to read pytest's summary line for the counts.
+def summary_counts(counts: dict[str, int]) -> dict[str, int]:
+    """What a summary shows of pytest's counts: passed (xpassed too), failed, skipped
+    (xfailed too) and errors; subtests, warnings, deselected and reruns are left out."""
+    shown = dict.fromkeys(("passed", "failed", "skipped", "errors"), 0)
+    for word, number in counts.items():
+        if word in SHOWN:
+            shown[SHOWN[word]] += number
+    return shown
 
-    The counts become the step's statistics and summary ("6 tests 5 passed 1 failed").
+
+class Pytest(steps.Test):
+    """Buildbot's Test step, taught to read pytest's closing line for the counts.
+
+    The counts become the step's statistics and summary ("6 tests 4 passed 1 failed 1
+    skipped"); errors count as failures in the statistics, and are named in the summary.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -266,10 +283,34 @@ class Pytest(steps.Test):
             counts = pytest_counts(line)
             if counts is None:
                 continue
-            failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
-            passed = counts.get("passed", 0) + counts.get("xpassed", 0)
-            total = passed + failed + counts.get("skipped", 0) + counts.get("xfailed", 0)
-            self.setTestResults(total=total, failed=failed, passed=passed)
+            shown = summary_counts(counts)
+            for kind in ("skipped", "errors"):
+                self.setStatistic(f"tests-{kind}", shown[kind])
+            failed = shown["failed"] + shown["errors"]
+            total = shown["passed"] + failed + shown["skipped"]
+            self.setTestResults(total=total, failed=failed, passed=shown["passed"])
+
+    def getResultSummary(self) -> dict[str, str]:
+        summary: dict[str, str] = super().getResultSummary()
+        if not self.hasStatistic("tests-total"):
+            return summary
+        total = self.getStatistic("tests-total", 0)
+        parts = [f"{total} tests"] if total else []
+        for kind, statistic in (
+            ("passed", "tests-passed"),
+            ("failed", "tests-failed"),
+            ("skipped", "tests-skipped"),
+            ("errors", "tests-errors"),
+        ):
+            number = self.getStatistic(statistic, 0)
+            if kind == "failed":
+                number -= self.getStatistic("tests-errors", 0)
+            if number:
+                parts.append(f"{number} {kind}")
+        text = " ".join(parts) or "no tests ran"
+        if self.results != SUCCESS:
+            text += f" ({statusToString(self.results)})"
+        return {**summary, "step": text}
 
 
 class Lint(steps.WarningCountingShellCommand):

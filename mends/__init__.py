@@ -23,8 +23,6 @@ NAMES = (
     "latent_workers",
     "nodelay",
     "build_start",
-    "log_writes",
-    "data_paths",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

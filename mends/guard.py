@@ -51,11 +51,6 @@ FINGERPRINTS = {
     "buildbot.worker.protocols.pb:Listener.before_connection_setup": "bdd7e12a879be1bb",
     "buildbot_worker.pb:BotFactory.gotPerspective": "fb46a8d136406ef1",
     "buildbot.process.botmaster:BotMaster._flush_pending_builders": "411a7b48152e2891",
-    "buildbot.process.log:Log.addRawLines": "14adfb4d8e6cf2d6",
-    "buildbot.process.log:Log.finish": "bfe6f3c1588afc97",
-    "buildbot.util.pathmatch:Matcher._compile": "f146054ebed9c0c7",
-    "buildbot.util.pathmatch:Matcher.__getitem__": "95b0403e0d7e1f1e",
-    "buildbot.util.pathmatch:Matcher.__setitem__": "b07370968f545984",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"

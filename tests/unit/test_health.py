@@ -26,4 +26,4 @@ def test_health_check_asks_the_builders_endpoint_where_the_master_listens(
     )
     document["buildmaster"]["bind_address"] = bind_address
     port = document["buildmaster"]["web_port"]
-    assert url(validate(document)) == f"http://{host}:{port}/api/v2/builders"
+    assert url(validate(document)) == f"http://{host}:{port}/api/v2/application.spec"

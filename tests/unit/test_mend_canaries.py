@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from buildbot.process import log
 from buildbot.process.botmaster import BotMaster
 from buildbot.schedulers.basic import BaseBasicScheduler
-from buildbot.util import pathmatch
 from buildbot.worker.latent import AbstractLatentWorker
 from buildbot.worker.protocols import pb
 from buildbot.www import rest
@@ -29,7 +27,6 @@ from mends import guard
 from mends.wrapping import upstream
 from tests.stock import stock
 from tests.unit.test_mend_build_start import botmaster
-from tests.unit.test_mend_log_writes import Updates
 from tests.unit.test_mend_tree_stable import scheduler
 
 
@@ -96,31 +93,6 @@ def test_upstream_waits_a_tenth_of_a_second_after_the_last_request() -> None:
     assert looked == [[f"builder-{n}" for n in range(5)]]
 
 
-def test_upstream_appends_each_piece_on_its_own() -> None:
-    updates, clock = Updates(), Clock()
-    master = SimpleNamespace(
-        data=SimpleNamespace(updates=updates),
-        db=SimpleNamespace(run_db_task=lambda d: None),
-        reactor=clock,
-    )
-    with stock(log.Log, "addRawLines"):
-        stdio = log.Log.new(master, "stdio", "s", 1, "utf-8")
-        first = stdio.addRawLines("hcommand\n")
-        stdio.addRawLines("oout\n")
-        assert not first.called  # the caller waits for the database
-        updates.pending[0].callback(None)
-        clock.advance(0)
-    assert updates.calls == ["hcommand\n", "oout\n"]
-
-
-def test_upstream_rebuilds_the_path_table_at_every_lookup() -> None:
-    matcher = pathmatch.Matcher()
-    matcher[("builds", "n:buildid")] = "build"
-    with stock(pathmatch.Matcher, "_compile"):
-        assert matcher[("builds", "7")] == ("build", {"buildid": 7})
-        assert matcher._dirty  # so the next lookup sorts the table again
-
-
 # --- the version guard --------------------------------------------------------------------
 
 
@@ -136,7 +108,7 @@ def test_installed_versions_are_the_verified_ones() -> None:
 def test_a_changed_target_refuses_the_configuration_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    target = "buildbot.util.pathmatch:Matcher._compile"
+    target = "buildbot.process.botmaster:BotMaster._flush_pending_builders"
     monkeypatch.setitem(guard.FINGERPRINTS, target, "0" * 16)
     with pytest.raises(guard.MendsRefused) as refused:
         mends.install()
@@ -146,7 +118,7 @@ def test_a_changed_target_refuses_the_configuration_in_one_line(
         "(mends/guard.py says how) or set buildmaster.mends: false to run stock Buildbot"
     )
     mends.install(enabled=False)  # stock Buildbot needs no guard
-    mends.install(off=["data_paths"])  # nor a mend left out
+    mends.install(off=["build_start"])  # nor a mend left out
 
 
 def test_every_mend_names_its_target_defect_gain_and_removal() -> None:

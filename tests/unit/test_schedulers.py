@@ -8,7 +8,6 @@ import pytest
 
 from config import schedulers
 from config.settings import validate
-from config.steps import pytest_counts
 from tests.unit.test_settings import changed
 
 
@@ -40,20 +39,3 @@ def test_main_and_release_builds_only_those_on_push(branch: str, wanted: bool) -
 
 def test_changes_of_other_projects_do_not_build() -> None:
     assert not builds("all", "master", project="other")
-
-
-@pytest.mark.parametrize(
-    ("line", "counts"),
-    [
-        ("1 failed, 2 passed, 1 skipped in 0.05s", {"failed": 1, "passed": 2, "skipped": 1}),
-        (
-            "=========== 3 passed, 2 warnings in 1.20s ===========",
-            {"passed": 3, "warnings": 2},
-        ),
-        ("==== 1 error in 0.01s ====", {"error": 1}),
-        ("tests/test_x.py::test_a PASSED", None),
-        ("no tests ran in 0.01s", None),
-    ],
-)
-def test_pytest_summary_line_gives_the_counts(line: str, counts: dict[str, int] | None) -> None:
-    assert pytest_counts(line) == counts
