@@ -59,7 +59,7 @@ def install(enabled: bool = True, off: Iterable[str] = ()) -> None:
     names = chosen(enabled, off)
     if not names:
         return
-    from mends import guard
+    from mends import guard  # here: the guard imports this package
 
     guard.check(names)
     for name in names:
