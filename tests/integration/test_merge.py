@@ -219,7 +219,7 @@ def test_recipe_steps_show_counts_and_link_uploads(
 
     step = steps_by_name(master, build)["pytest"]
     assert build["results"] == FAILURE
-    assert step["state_string"] == "4 tests 2 passed 1 failed (failure)"
+    assert step["state_string"] == "4 tests 2 passed 1 failed 1 skipped (failure)"
     assert "1 failed, 2 passed, 1 skipped" in master.log(build["buildid"], "pytest")
 
     steps = steps_by_name(master, build)
