@@ -28,15 +28,25 @@ WEBHOOK_SECRET = "bench-webhook-secret"
 
 
 def settings(
-    repository: str, workers: int, tree_stable_timer: float, mends: dict[str, Any] | None = None
+    repository: str,
+    workers: int,
+    tree_stable_timer: float,
+    mends: dict[str, Any] | None = None,
+    statuses_to: str | None = None,
 ) -> dict[str, Any]:
     """A master that takes signed GitHub pushes for ``repository``, on free loopback ports;
-    ``mends`` chooses them (``buildmaster.mends`` and ``mends_off``), by default all."""
+    ``mends`` chooses them (``buildmaster.mends`` and ``mends_off``), by default all;
+    ``statuses_to``: the GitHub API that takes its commit statuses (default: none sent)."""
+    github: dict[str, Any] = {"token": "unused", "webhook_secret": WEBHOOK_SECRET}
+    if statuses_to is None:
+        github["report_status"] = False
+    else:
+        github["api_url"] = statuses_to
     document = local_settings(
         repository,
         TRIVIAL,
         changes={"kind": "github"},
-        github={"token": "unused", "webhook_secret": WEBHOOK_SECRET, "report_status": False},
+        github=github,
         tree_stable_timer=tree_stable_timer,
     )
     document["workers"]["count"] = workers

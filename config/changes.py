@@ -17,10 +17,11 @@ from twisted.internet import defer
 from twisted.python import log
 from twisted.web.server import Request
 
+from config.pull_requests import GitHubApi, PullRequestEvents, repository_key
 from config.settings import Project, Settings
 
 SIGNATURE_HEADER = b"X-Hub-Signature-256"
-EVENTS = ("push", "ping")
+EVENTS = ("push", "pull_request", "ping")
 
 
 def poller(project: Project, interval: float) -> ChangeSource:
@@ -45,34 +46,32 @@ def build(settings: Settings) -> list[ChangeSource]:
     return [poller(project, settings.changes.interval) for project in settings.projects]
 
 
-def repository_key(url: str) -> str:
-    """``owner/name`` of a repository, whichever way its URL is written.
-
-    ``https://github.com/Owner/Name.git``, ``git@github.com:Owner/Name`` and GitHub's
-    ``full_name`` ``Owner/Name`` all give ``owner/name``.
-    """
-    path = url.rstrip("/").removesuffix(".git").replace(":", "/")
-    return "/".join(path.split("/")[-2:]).lower()
-
-
 class GitHubHook(BaseHookHandler):
-    """``/change_hook/github``: GitHub's push deliveries, signed as GitHub documents.
+    """``/change_hook/github``: GitHub's push and pull request deliveries, signed as
+    GitHub documents.
 
     A hook dialect of our own, through Buildbot's documented ``custom_class``: Buildbot
     4.3's GitHub dialect checks only the SHA-1 ``X-Hub-Signature``, while GitHub's
     documented signature is the SHA-256 ``X-Hub-Signature-256``, which this checks, always.
-    Only push and ping events are accepted. A push becomes changes as Buildbot's own
-    GitHub handler makes them (its public ``handle_push``), carrying our project's name
+    Only push, pull_request and ping events are accepted. A push becomes changes as
+    Buildbot's own GitHub handler makes them (its public ``handle_push``, which also
+    drops a push whose head commit says ``[skip ci]``), carrying our project's name
     rather than GitHub's ``owner/name``; pushes to repositories no project builds are
-    dropped.
+    dropped. :mod:`config.pull_requests` decides what a pull request delivery builds.
+    The answer's body says what a delivery built, or why nothing.
     """
 
     def __init__(self, master: Any, options: dict[str, Any]) -> None:
         super().__init__(master, options)
         self.secret = options["secret"]
-        self.projects: dict[str, str] = options["projects"]
-        self.github = GitHubEventHandler(
-            None, False, master=master, github_api_endpoint=options["github_api_endpoint"]
+        self.projects: dict[str, Project] = options["projects"]
+        api = options["github_api_endpoint"]
+        self.github = GitHubEventHandler(None, False, master=master, github_api_endpoint=api)
+        self.pull_requests = PullRequestEvents(
+            master,
+            self.projects,
+            options["pull_requests"],
+            GitHubApi(master, api, options["token"]),
         )
 
     @defer.inlineCallbacks
@@ -83,7 +82,14 @@ class GitHubHook(BaseHookHandler):
         payload = yield self.payload(request)
         if event == "ping":
             return [], "git"
-        return self.push(payload)
+        if event == "pull_request":
+            found, note = yield self.pull_requests.handle(payload)
+        else:
+            found, note = yield self.push(payload)
+        log.msg(f"GitHub {event}: {note}")
+        # Written before Buildbot's own "N change found", which ends the answer.
+        request.write(note.encode() + b"\n")  # type: ignore[no-untyped-call]
+        return found, "git"
 
     @defer.inlineCallbacks
     def payload(self, request: Request) -> Generator[Any, Any, dict[str, Any]]:
@@ -115,35 +121,49 @@ class GitHubHook(BaseHookHandler):
             raise ValueError("Payload is not a JSON object")
         return payload
 
-    def push(self, payload: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-        """The changes of a push to a repository a project builds."""
+    @defer.inlineCallbacks
+    def push(
+        self, payload: dict[str, Any]
+    ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        """The changes of a push to a repository a project builds, and what they are.
+
+        A push to a branch with an open pull request carries that pull request's
+        properties, so it builds merged into the pull request's base.
+        """
         try:
             key = repository_key(payload["repository"]["full_name"])
         except (KeyError, TypeError):
             raise ValueError("Push payload names no repository") from None
         project = self.projects.get(key)
         if project is None:
-            log.msg(f"GitHub push to {key}: no project builds it, ignored")
-            return [], "git"
+            return [], f"no project builds {key}"
         try:
-            found, vcs = self.github.handle_push(payload, "push")
+            found, _ = self.github.handle_push(payload, "push")
         except (KeyError, TypeError, AttributeError):
             raise ValueError("Push payload is incomplete") from None
+        kept = []
         for change in found:
-            change["project"] = project
-        return found, vcs
+            change["project"] = project.name
+            extra = yield self.pull_requests.push_properties(project.name, change["branch"])
+            if extra is None:
+                continue  # a draft pull request's branch, and drafts do not build
+            change["properties"].update(extra)
+            kept.append(change)
+        return kept, f"{len(kept)} of {len(found)} pushed commits to build"
 
 
 def hook_dialects(settings: Settings) -> dict[str, Any]:
     """The www ``change_hook_dialects``: ``/change_hook/github`` when changes come by webhook."""
     if settings.changes.kind != "github" or settings.github is None:
         return {}
-    projects = {repository_key(p.repository): p.name for p in settings.projects}
+    projects = {repository_key(p.repository): p for p in settings.projects}
     return {
         "github": {
             "custom_class": GitHubHook,
             "projects": projects,
             "secret": util.Secret("github.webhook_secret"),
+            "token": util.Secret("github.token"),
             "github_api_endpoint": settings.github.api_url,
+            "pull_requests": settings.github.pull_requests,
         }
     }

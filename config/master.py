@@ -14,6 +14,7 @@ from config import (
     results,
     schedulers,
     secrets,
+    superseded,
     workers,
     www,
 )
@@ -47,6 +48,7 @@ def build(settings: Settings) -> dict[str, Any]:
         # Reporters hear every master's builds through the message queue: run them on the
         # one master that schedules, or each status would be sent once per master.
         config.setdefault("services", []).extend(reporters.build(settings))
+        config["services"].extend(superseded.build(settings))
         # Buildbot's janitor: a nightly build on a worker inside this master (one master
         # schedules, so one janitor per cluster).
         config["configurators"] = [results.Janitor(settings)]

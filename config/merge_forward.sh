@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # MergeForward's git work on the worker, as one remote command (config/steps.py): one
 # round trip between master and worker instead of five.
-# Arguments: the case (release or merge), the repository, the target branch to merge,
+# Arguments: the case (release, queue or merge), the repository, the target branch to merge,
 # the merge commit's message. Git's own output goes to the log (stderr); stdout carries
 # only these lines, which the step reads:
 #   base <sha>        the merge base of the pushed commit and the target

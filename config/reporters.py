@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,8 +15,9 @@ from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
 from buildbot.reporters.github import GitHubStatusPush
 from buildbot.reporters.message import MessageFormatterFunction
 from buildbot.util.service import BuildbotService
+from twisted.internet import defer
 
-from config import zulip
+from config import superseded, zulip
 from config.settings import GitHub, Settings
 
 _OUTCOMES = {
@@ -33,8 +34,10 @@ def hides_failure(failed: bool, prop: Callable[[str], Any]) -> bool:
     return failed and bool(prop("expected_failure")) and not prop("report-expected-failures")
 
 
-def describe(build: dict[str, Any]) -> str:
+def describe(build: dict[str, Any], superseded_by: str | None = None) -> str:
     """The short description GitHub shows next to a status."""
+    if build.get("complete") and build.get("results") == CANCELLED and superseded_by:
+        return f"Superseded by {superseded_by[:12]}."
     if build.get("complete"):
         properties = build.get("properties", {})
         if hides_failure(
@@ -47,8 +50,27 @@ def describe(build: dict[str, Any]) -> str:
     return "Waiting for a worker."
 
 
-def _description(context: dict[str, Any]) -> str:
-    return describe(context["build"])
+class StatusFormatter(MessageFormatterFunction):
+    """The status description (:func:`describe`); a cancelled build's names the commit
+    that superseded it, found in the database (:func:`config.superseded.superseding`)."""
+
+    def __init__(self) -> None:
+        super().__init__(self._body, "plain")
+
+    @staticmethod
+    def _body(context: dict[str, Any]) -> str:
+        return describe(context["build"], context.get("superseded_by"))
+
+    @defer.inlineCallbacks
+    def buildAdditionalContext(
+        self, master: Any, context: dict[str, Any]
+    ) -> Generator[Any, Any, None]:
+        build = context["build"]
+        if build.get("complete") and build.get("results") == CANCELLED:
+            for sourcestamp in build["buildset"].get("sourcestamps") or []:
+                newer = yield superseded.superseding(master, sourcestamp)
+                if newer:
+                    context["superseded_by"] = newer
 
 
 class CommitStatusPush(GitHubStatusPush):
@@ -72,7 +94,15 @@ class CommitStatusPush(GitHubStatusPush):
         return super().sendMessage(reports)
 
     def createStatus(self, *args: Any, **kwargs: Any) -> Any:
-        """An expected failure is a success with a note, so it does not block merging."""
+        """An expected failure is a success with a note, so it does not block merging.
+
+        A build superseded by a newer build of its own commit (a pull request opened for
+        a pushed branch) posts nothing: the newer build owns the status context now.
+        """
+        if kwargs["description"] == describe(
+            {"complete": True, "results": CANCELLED}, kwargs["sha"]
+        ):
+            return None
         if hides_failure(kwargs["state"] == "failure", kwargs["props"].getProperty):
             kwargs["state"] = "success"
         return super().createStatus(*args, **kwargs)
@@ -97,7 +127,7 @@ def github_status(github: GitHub) -> ReporterBase:
     behind. The sha is the source stamp's revision: the pushed commit, never the merge
     commit a worker makes.
     """
-    formatter = MessageFormatterFunction(_description, "plain")
+    formatter = StatusFormatter()
     return CommitStatusPush(
         token=util.Secret("github.token"),
         context=util.Interpolate("buildbot/%(prop:buildername)s"),

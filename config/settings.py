@@ -279,6 +279,36 @@ class Changes(Section):
     kind: Literal["github", "poll"] = "poll"
     interval: PositiveNumber = 30.0
     branches: Literal["all", "main_and_release"] = "all"
+    # A new commit on a branch or pull request cancels the builds of its older commits.
+    cancel_superseded: bool = True
+
+
+# GitHub's author_association values (the author's relation to the base repository).
+Association = Literal[
+    "OWNER",
+    "MEMBER",
+    "COLLABORATOR",
+    "CONTRIBUTOR",
+    "FIRST_TIME_CONTRIBUTOR",
+    "FIRST_TIMER",
+    "MANNEQUIN",
+    "NONE",
+]
+
+
+class PullRequests(Section):
+    """Which pull requests build from their ``pull_request`` deliveries, and which wait.
+
+    A pull request waits for an admin's approval (in the web UI, or the ``approve_label``
+    added on GitHub) when its author's association is not ``trusted``, or when it comes
+    from a fork and ``forks_need_approval`` is true.
+    """
+
+    build: bool = True
+    drafts: bool = True
+    trusted: list[Association] = ["OWNER", "MEMBER", "COLLABORATOR"]
+    forks_need_approval: bool = True
+    approve_label: Text | None = "ci-approved"
 
 
 class GitHub(Section):
@@ -286,6 +316,7 @@ class GitHub(Section):
     webhook_secret: SecretStr
     api_url: Text = "https://api.github.com"
     report_status: bool = True
+    pull_requests: PullRequests = Field(default_factory=PullRequests)
 
 
 class Zulip(Section):
@@ -405,6 +436,16 @@ class Project(Section):
     builders: Annotated[list[Builder], Field(min_length=1)]
     # Builders known to fail: their failures are listed apart and are a success on GitHub.
     failing_builders: list[Name] = Field(default_factory=list)
+    # Branches (glob patterns) whose builds a newer commit never cancels; null: merge_into
+    # and the release branches. Tags and merge-queue branches are never cancelled.
+    never_cancel: list[Text] | None = None
+
+    @property
+    def kept_branches(self) -> list[str]:
+        """``never_cancel``, or its default."""
+        if self.never_cancel is not None:
+            return self.never_cancel
+        return [self.merge_into, self.release_prefix + "*"]
 
     @model_validator(mode="after")
     def _builder_names_unique(self) -> Project:

@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 # Version tags build as releases: 1.2.3, 1.2.3rc1, 1.2.3.dev4, 1.2.3.post1 ...
 VERSION_TAG = re.compile(r"^\d+(\.\d+)+((a|b|rc|\.?dev|\.?post)\d+)*$")
 MAINTENANCE_PREFIX = "release-maintenance/"
+# GitHub's merge queue pushes gh-readonly-queue/<base>/pr-<n>-<sha>: already merged.
+MERGE_QUEUE_PREFIX = "gh-readonly-queue/"
 # The tree of no files: the lint base of a first commit, against which everything is new.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -36,10 +38,11 @@ class Plan:
 
     ``main``: the branch merged into; nothing is merged and the base is the previous commit.
     ``release``: a release branch or tag; nothing is merged, the base is the merge base
-    with ``target``. ``merge``: ``target`` is merged in, and the base is the merge base.
+    with ``target``. ``queue``: a merge-queue branch, which GitHub merged already; as
+    ``release``. ``merge``: ``target`` is merged in, and the base is the merge base.
     """
 
-    kind: Literal["main", "release", "merge"]
+    kind: Literal["main", "release", "queue", "merge"]
     target: str
 
 
@@ -56,6 +59,9 @@ def plan(
         return Plan("main", main)
     if is_tag or branch.startswith(project.release_prefix) or VERSION_TAG.match(branch):
         return Plan("release", main)
+    if branch.startswith(MERGE_QUEUE_PREFIX):
+        queued_into = branch[len(MERGE_QUEUE_PREFIX) :].rpartition("/")[0]
+        return Plan("queue", queued_into or main)
     if base:
         return Plan("merge", base)
     if branch.startswith(MAINTENANCE_PREFIX):
@@ -191,6 +197,8 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, Any]:
         branch = self.getProperty("branch")
+        if url := self.getProperty("pull_request_url"):
+            yield self.addURL(f"pull request #{self.getProperty('pull_request')}", url)
         todo = plan(branch, self.project, is_tag=self._is_tag(), base=self.getProperty("base"))
         if todo.kind == "main":
             rc, parent = yield self._run(["git", "rev-parse", "--verify", "--quiet", "HEAD~1"])
@@ -221,6 +229,9 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
             return self._fail(f"cannot merge {todo.target}")
         if todo.kind == "release":
             self.descriptionDone = f"no merge: release {branch}"
+            return SUCCESS
+        if todo.kind == "queue":
+            self.descriptionDone = f"no merge: merge queue into {todo.target}"
             return SUCCESS
         self.setProperty("merged_revision", said["merged"][0], self.name)
         self.descriptionDone = f"merged {todo.target}"

@@ -75,16 +75,25 @@ def _link(build: dict[str, Any]) -> str:
     return f"[{build['builder']['name']}]({build['url']})"
 
 
+def pull_request(builds: list[dict[str, Any]]) -> int | None:
+    """The number of the pull request the builds build, if they build one."""
+    return next((_prop(b, "pull_request") for b in builds if _prop(b, "pull_request")), None)
+
+
 def summary(builds: list[dict[str, Any]], sourcestamp: dict[str, Any]) -> str:
     """The message for a finished buildset (the builds of one push or forced build)."""
     revision = sourcestamp.get("revision") or next(
         (_prop(b, "got_revision") for b in builds if _prop(b, "got_revision")), None
     )
-    lines = [
-        "**Build Complete**",
+    lines = ["**Build Complete**"]
+    number = pull_request(builds)
+    if number is not None:
+        title, url = _prop(builds[0], "pull_request_title"), _prop(builds[0], "pull_request_url")
+        lines.append(f"Pull request [#{number} {title}]({url})")
+    lines.append(
         f"Branch `{sourcestamp.get('branch')}` at "
-        f"{commit_link(sourcestamp.get('repository'), revision)}",
-    ]
+        f"{commit_link(sourcestamp.get('repository'), revision)}"
+    )
     ordered = sorted(builds, key=lambda b: (b["builder"]["name"], b["number"]))
     passed = [b for b in ordered if b["results"] in PASSED]
     expected = [b for b in ordered if is_expected_failure(b)]
@@ -104,9 +113,16 @@ def _summary_message(master: Any, context: dict[str, Any]) -> dict[str, Any]:
     if not sourcestamp.get("project"):  # the nightly janitor, no project's build
         return {"subject": "", "body": ""}
     return {
-        "subject": f"{sourcestamp.get('project')} : {sourcestamp.get('branch')}",
+        "subject": topic(context["builds"], sourcestamp),
         "body": summary(context["builds"], sourcestamp),
     }
+
+
+def topic(builds: list[dict[str, Any]], sourcestamp: dict[str, Any]) -> str:
+    """``<project> : <branch>``, or ``<project> : PR #<n>`` for a pull request's builds."""
+    number = pull_request(builds)
+    where = f"PR #{number}" if number is not None else sourcestamp.get("branch")
+    return f"{sourcestamp.get('project')} : {where}"
 
 
 def alert(build: dict[str, Any], sourcestamp: dict[str, Any]) -> str:

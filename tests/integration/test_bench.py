@@ -19,6 +19,7 @@ from mends import NAMES
 pytestmark = pytest.mark.slow
 
 ROWS = [
+    "push to pending status, median",
     "push to build start, median",
     "push to build start, max",
     "master RSS idle",

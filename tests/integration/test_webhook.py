@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from config.changes import repository_key
+from config.pull_requests import repository_key
 from tests.conftest import StartMaster, local_settings
 from tests.harness import SUCCESS, GitRepo, Master
 
@@ -26,15 +26,22 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def deliver(
+def deliver(master: Master, body: bytes, **options: Any) -> int:
+    """POST one delivery as GitHub does (``options`` as for :func:`answer`); returns the
+    HTTP status."""
+    status, _ = answer(master, body, **options)
+    return status
+
+
+def answer(
     master: Master,
     body: bytes,
     *,
     event: str = "push",
     signature: str | None = None,
     content_type: str = "application/json",
-) -> int:
-    """POST one delivery as GitHub does; returns the HTTP status."""
+) -> tuple[int, str]:
+    """POST one delivery as GitHub does; returns the HTTP status and the answer's text."""
     headers = {"Content-Type": content_type, "X-GitHub-Event": event}
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
@@ -43,16 +50,18 @@ def deliver(
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
+            return int(response.status), response.read().decode()
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, error.read().decode(errors="replace")
 
 
-def push_payload(repo: GitRepo, ref: str, sha: str, **extra: Any) -> bytes:
+def push_payload(
+    repo: GitRepo, ref: str, sha: str, message: str = "a change", **extra: Any
+) -> bytes:
     """What GitHub sends for a push of one commit to ``ref``."""
     commit = {
         "id": sha,
-        "message": "a change",
+        "message": message,
         "timestamp": "2026-01-02T03:04:05+00:00",
         "url": f"https://github.example/commit/{sha}",
         "author": {"name": "A", "email": "a@example.com"},

@@ -46,6 +46,26 @@ def message(document: Any) -> str:
     return str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "trusted",
+            ["OWNER", "FRIEND"],
+            "config: github.pull_requests.trusted[1]: must be one of 'OWNER', 'MEMBER', "
+            "'COLLABORATOR', 'CONTRIBUTOR', 'FIRST_TIME_CONTRIBUTOR', 'FIRST_TIMER', "
+            "'MANNEQUIN' or 'NONE', got \"FRIEND\"",
+        ),
+        ("drafts", "no", 'config: github.pull_requests.drafts: must be true or false, got "no"'),
+        ("bulid", True, "config: github.pull_requests.bulid: unknown key"),
+    ],
+)
+def test_pull_request_rules_name_the_key(key: str, value: Any, expected: str) -> None:
+    document = changed("github", {"token": "t", "webhook_secret": "s"})
+    document["github"]["pull_requests"] = {key: value}
+    assert message(document) == expected
+
+
 def test_good_settings_load_with_defaults() -> None:
     settings = validate(GOOD)
     assert isinstance(settings, Settings)
@@ -96,6 +116,11 @@ def test_good_settings_load_with_defaults() -> None:
             'config: changes.interval: must be a positive number, got "cheap"',
         ),
         ("projects", [], "config: projects: must not be empty"),
+        (
+            "projects.0.never_cancel",
+            "master",
+            'config: projects[0].never_cancel: must be a list, got "master"',
+        ),
         (
             "projects.0.builders.0.name",
             "two words",

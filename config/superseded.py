@@ -1,0 +1,71 @@
+"""Superseded builds: a newer commit on a branch or pull request cancels its older builds.
+
+Buildbot's own ``OldBuildCanceller`` does the cancelling, builder by builder, for waiting
+and running builds alike. The branches a project keeps every result of (``never_cancel``:
+by default ``merge_into`` and the release branches), version tags and GitHub's
+merge-queue branches are left alone. :func:`superseding` finds, for a cancelled build,
+the commit that superseded it, which its GitHub status names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from fnmatch import fnmatchcase
+from typing import Any
+
+from buildbot.data import resultspec
+from buildbot.plugins import util
+from buildbot.schedulers.canceller import OldBuildCanceller
+from buildbot.util.service import BuildbotService
+from twisted.internet import defer
+
+from config.settings import Project, Settings
+from config.steps import MERGE_QUEUE_PREFIX, VERSION_TAG
+
+
+def cancellable(project: Project) -> Callable[[dict[str, Any]], bool]:
+    """Whether a newer commit may cancel builds of a source stamp's branch."""
+    kept = project.kept_branches
+
+    def may_cancel(sourcestamp: dict[str, Any]) -> bool:
+        branch = sourcestamp.get("branch") or ""
+        return not (
+            branch.startswith(MERGE_QUEUE_PREFIX)
+            or VERSION_TAG.match(branch)
+            or any(fnmatchcase(branch, pattern) for pattern in kept)
+        )
+
+    return may_cancel
+
+
+def build(settings: Settings) -> list[BuildbotService]:
+    """The canceller, when ``changes.cancel_superseded`` is on."""
+    if not settings.changes.cancel_superseded:
+        return []
+    filters = [
+        (
+            [b.name for b in project.builders],
+            util.SourceStampFilter(project_eq=project.name, filter_fn=cancellable(project)),
+        )
+        for project in settings.projects
+    ]
+    return [OldBuildCanceller("cancel-superseded", filters)]
+
+
+@defer.inlineCallbacks
+def superseding(master: Any, sourcestamp: dict[str, Any]) -> Generator[Any, Any, str | None]:
+    """The commit of the newest change on a source stamp's branch when that change came
+    after the source stamp's own, else None."""
+    newest = yield master.data.get(
+        ("changes",),
+        filters=[
+            resultspec.Filter("project", "eq", [sourcestamp["project"]]),
+            resultspec.Filter("branch", "eq", [sourcestamp["branch"]]),
+        ],
+        order=("-changeid",),
+        limit=1,
+    )
+    own = yield master.data.get(("sourcestamps", sourcestamp["ssid"], "changes"))
+    if not newest or not own or newest[0]["changeid"] <= own[0]["changeid"]:
+        return None
+    return str(newest[0]["revision"])
