@@ -254,6 +254,15 @@ class SpotWorker(AbstractLatentWorker):
             },
             # A worker that powers off (its service ended) ends its instance too.
             "InstanceInitiatedShutdownBehavior": "terminate",
+            # The instance's metadata and user data (which holds the worker's password)
+            # answer only session-token requests that cross no extra network hop (no
+            # container, no forwarded request); cloud-init.sh also keeps the build user
+            # from them. README: Pull requests.
+            "MetadataOptions": {
+                "HttpEndpoint": "enabled",
+                "HttpTokens": "required",
+                "HttpPutResponseHopLimit": 1,
+            },
             "ClientToken": token,
             "TagSpecifications": [
                 {

@@ -68,7 +68,7 @@ class StatusFormatter(MessageFormatterFunction):
         build = context["build"]
         if build.get("complete") and build.get("results") == CANCELLED:
             for sourcestamp in build["buildset"].get("sourcestamps") or []:
-                newer = yield superseded.superseding(master, sourcestamp)
+                newer = yield superseded.superseding(master, build, sourcestamp)
                 if newer:
                     context["superseded_by"] = newer
 

@@ -53,9 +53,18 @@ def build(settings: Settings) -> list[BuildbotService]:
 
 
 @defer.inlineCallbacks
-def superseding(master: Any, sourcestamp: dict[str, Any]) -> Generator[Any, Any, str | None]:
-    """The commit of the newest change on a source stamp's branch when that change came
-    after the source stamp's own, else None."""
+def superseding(
+    master: Any, build: dict[str, Any], sourcestamp: dict[str, Any]
+) -> Generator[Any, Any, str | None]:
+    """For a cancelled build: the commit whose newer build superseded it, or None when it
+    was cancelled otherwise (by hand, by a closed pull request).
+
+    That is the newest change on its branch when that change is of another commit. A
+    change of the same commit (a pull request opened for a pushed branch) superseded it
+    only when a newer build request of its builder builds the same source stamp.
+    """
+    if not sourcestamp.get("revision"):
+        return None
     newest = yield master.data.get(
         ("changes",),
         filters=[
@@ -65,7 +74,18 @@ def superseding(master: Any, sourcestamp: dict[str, Any]) -> Generator[Any, Any,
         order=("-changeid",),
         limit=1,
     )
-    own = yield master.data.get(("sourcestamps", sourcestamp["ssid"], "changes"))
-    if not newest or not own or newest[0]["changeid"] <= own[0]["changeid"]:
+    if not newest:
         return None
-    return str(newest[0]["revision"])
+    revision = str(newest[0]["revision"])
+    if revision != sourcestamp["revision"]:
+        return revision
+    request = build.get("buildrequest") or build
+    newer = yield master.data.get(
+        ("builders", build["builderid"], "buildrequests"),
+        filters=[resultspec.Filter("buildrequestid", "gt", [request["buildrequestid"]])],
+    )
+    for found in newer:
+        buildset = yield master.data.get(("buildsets", found["buildsetid"]))
+        if any(ss["ssid"] == sourcestamp["ssid"] for ss in buildset["sourcestamps"]):
+            return revision
+    return None

@@ -13,7 +13,7 @@ BUILDBOT_WORKER_VERSION=4.3.0
 
 dnf -y upgrade --refresh
 dnf -y install git python3 python3-devel python3-pip tox gcc make \
-  libffi-devel openssl-devel podman podman-docker
+  libffi-devel openssl-devel podman podman-docker iptables-nft
 
 id "$WORKER_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$WORKER_USER"
 

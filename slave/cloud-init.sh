@@ -35,6 +35,10 @@ if [ -n "$GITHUB_TOKEN" ]; then
   runuser -u "$WORKER_USER" -- git config --global credential.helper store
 fi
 
+# Build steps run as the worker's user: keep them from the instance's metadata service,
+# which would hand them this user data (the worker's password) and the instance's role.
+iptables -A OUTPUT -d 169.254.169.254 -m owner --uid-owner "$WORKER_USER" -j REJECT
+
 # A worker that cannot reach the master gives up after a while; the service then powers
 # the instance off, and the master launched it to terminate on power-off.
 runuser -u "$WORKER_USER" -- "$VENV/bin/buildbot-worker" create-worker --force \

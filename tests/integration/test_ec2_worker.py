@@ -196,6 +196,9 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         }
         assert request["InstanceInitiatedShutdownBehavior"] == "terminate"
         [instance] = self.instances()
+        # IMDSv2 only, and only from the instance itself.
+        assert instance["MetadataOptions"]["HttpTokens"] == "required"
+        assert instance["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
         assert worker.instance_id == instance["InstanceId"]
         assert instance["State"]["Name"] == "running"
         assert instance["InstanceLifecycle"] == "spot"

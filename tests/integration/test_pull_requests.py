@@ -25,6 +25,8 @@ from tests.recording_server import RecordingServer
 pytestmark = pytest.mark.slow
 
 CHECKS = [{"name": "checks", "steps": [{"kind": "run", "name": "show", "command": ["ls"]}]}]
+# What a labeled delivery carries when the approve label (by default "ci-approved") is added.
+APPROVED: dict[str, Any] = {"label": {"name": "ci-approved"}}
 SLOW = [{"name": "slow", "steps": [{"kind": "run", "name": "wait", "command": ["sleep", "30"]}]}]
 
 
@@ -131,8 +133,7 @@ def test_fork_pull_request_waits_for_approval_and_builds_merged_once_labeled(
         settle()
         assert master.builds() == []
 
-        approved: dict[str, Any] = {"label": {"name": "ci-approved"}}
-        said = deliver(master, pull_request(repo, "labeled", 3, second, **approved))
+        said = deliver(master, pull_request(repo, "labeled", 3, second, **APPROVED))
         assert "approved by label" in said
         [build] = master.wait_for_builds(1)
         assert build["results"] == SUCCESS
@@ -159,7 +160,7 @@ def test_fork_pull_request_waits_for_approval_and_builds_merged_once_labeled(
         assert "Pull request [#3 Change number 3](https://github.example/" in message["content"]
         # Approving an approved commit again builds nothing more.
         assert "no commit of it waits" in deliver(
-            master, pull_request(repo, "labeled", 3, second, **approved)
+            master, pull_request(repo, "labeled", 3, second, **APPROVED)
         )
 
 
@@ -346,3 +347,54 @@ def test_closing_cancels_and_newer_commits_supersede_except_on_master(
     ]
     assert len(cancelled) == 2, cancelled  # the superseded branch build and the closed PR's
     assert all(b["results"] in (None, SUCCESS, CANCELLED) for b in master.builds())
+
+
+def test_an_approved_fork_build_sees_no_secret_in_its_environment(
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+) -> None:
+    """What a step of untrusted code can print: none of the master's secrets or settings."""
+    dump = [{"name": "dump", "steps": [{"kind": "run", "name": "env", "command": ["env"]}]}]
+    document = settings(repo, github_api, dump)
+    master = start_master(document)
+    sha = fork_commit(repo, 13, {"x.txt": "x\n"})
+    commit_known(github_api, repo, sha, "x")
+    deliver(master, pull_request(repo, "opened", 13, sha))
+    deliver(master, pull_request(repo, "labeled", 13, sha, **APPROVED))
+
+    [build] = master.wait_for_builds(1)
+    environment = master.log(build["buildid"], "env")
+    assert "PATH=" in environment  # the step did print its environment
+    secrets = [
+        document["github"]["token"],
+        document["github"]["webhook_secret"],
+        document["workers"]["password"],
+        "admin-pw",
+    ]
+    assert [s for s in secrets if s in environment] == []
+    assert "BUILDBOT_CONFIG" not in environment
+
+
+def test_a_build_superseded_by_its_own_commit_leaves_the_status_to_the_new_build(
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+) -> None:
+    """A pull request into release/1.2 opened while its branch's push build (into master)
+    runs: the push build is cancelled and posts nothing; the status is the PR build's."""
+    document = settings(repo, github_api, SLOW)
+    document["workers"]["count"] = 2
+    master = start_master(document)
+    repo.push_commit("release/1.2", {"release.txt": "1.2\n"})
+    sha = repo.push_commit("feature", {"feature.txt": "f\n"}, start="release/1.2")
+    commit_known(github_api, repo, sha, "feature")
+    deliver(master, push_payload(repo, "refs/heads/feature", sha), event="push")
+    wait_for("the push build running", lambda: master.builds() or None)
+
+    own: dict[str, Any] = {"fork": False, "association": "MEMBER", "base_ref": "release/1.2"}
+    assert "building" in deliver(master, pull_request(repo, "opened", 14, sha, **own))
+    [cancelled] = master.wait_for_builds(1)
+    assert cancelled["results"] == CANCELLED
+    wait_for("the pull request's build running", lambda: len(master.builds()) == 2 or None)
+    settle()
+    sent = [(r.body["state"], r.body["description"]) for r in statuses(github_api, "buildbot/slow")]
+    assert sent and {state for state, _ in sent} == {"pending"}, sent
+    merge = steps_by_name(master, master.builds()[-1])["merge-forward"]
+    assert merge["state_string"] == "merged release/1.2"
