@@ -5,16 +5,19 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Generator
+from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
 from buildbot.changes.base import ChangeSource
 from buildbot.plugins import changes, util
 from buildbot.process.properties import Properties
+from buildbot.util import datetime2epoch
 from buildbot.www.hooks.base import BaseHookHandler
 from buildbot.www.hooks.github import GitHubEventHandler
 from twisted.internet import defer
 from twisted.python import log
+from twisted.python.failure import Failure
 from twisted.web.server import Request
 
 from config.pull_requests import GitHubApi, PullRequestEvents, repository_key
@@ -22,6 +25,10 @@ from config.settings import Project, Settings
 
 SIGNATURE_HEADER = b"X-Hub-Signature-256"
 EVENTS = ("push", "pull_request", "ping")
+ANSWER_WITHIN = 5.0
+"""Seconds a delivery waits for its changes to be stored before it is answered anyway:
+GitHub gives up on a delivery after 10 s and never sends it again, while a database that
+another process locks (a backup, the ``sqlite3`` shell) can make storing take longer."""
 
 
 def poller(project: Project, interval: float) -> ChangeSource:
@@ -59,6 +66,13 @@ class GitHubHook(BaseHookHandler):
     rather than GitHub's ``owner/name``; pushes to repositories no project builds are
     dropped. :mod:`config.pull_requests` decides what a pull request delivery builds.
     The answer's body says what a delivery built, or why nothing.
+
+    The hook stores the changes itself (through the data API's ``addChange``, as a change
+    source does) rather than handing them to Buildbot's change hook resource, so that it
+    can answer within :data:`ANSWER_WITHIN` whatever the database does: a delivery whose
+    changes are not stored by then is answered 202 all the same, and they are stored as
+    soon as the database takes them. Buildbot's own closing words are then always
+    "no change found": none is left for it to add.
     """
 
     def __init__(self, master: Any, options: dict[str, Any]) -> None:
@@ -82,14 +96,26 @@ class GitHubHook(BaseHookHandler):
         payload = yield self.payload(request)
         if event == "ping":
             return [], "git"
+        late = "accepted; its changes are stored once the database answers"
+        note = yield first_of(self.master.reactor, self.accept(event, payload), ANSWER_WITHIN, late)
+        log.msg(f"GitHub {event}: {note}")
+        request.write(note.encode() + b"\n")  # type: ignore[no-untyped-call]
+        return [], "git"
+
+    @defer.inlineCallbacks
+    def accept(self, event: str, payload: dict[str, Any]) -> Generator[Any, Any, str]:
+        """Decide what a delivery builds and store its changes; what was done, in a line."""
         if event == "pull_request":
             found, note = yield self.pull_requests.handle(payload)
         else:
             found, note = yield self.push(payload)
-        log.msg(f"GitHub {event}: {note}")
-        # Written before Buildbot's own "N change found", which ends the answer.
-        request.write(note.encode() + b"\n")  # type: ignore[no-untyped-call]
-        return found, "git"
+        for change in found:
+            when = change.get("when_timestamp")
+            if isinstance(when, datetime):
+                change["when_timestamp"] = datetime2epoch(when)
+            changeid = yield self.master.data.updates.addChange(src="git", **change)
+            note += f"; stored as change {changeid}"
+        return str(note)
 
     @defer.inlineCallbacks
     def payload(self, request: Request) -> Generator[Any, Any, dict[str, Any]]:
@@ -150,6 +176,30 @@ class GitHubHook(BaseHookHandler):
             change["properties"].update(extra)
             kept.append(change)
         return kept, f"{len(kept)} of {len(found)} pushed commits to build"
+
+
+def first_of(
+    reactor: Any, work: defer.Deferred[str], seconds: float, late: str
+) -> defer.Deferred[str]:
+    """``work``'s result (or failure) when it comes within ``seconds``, else ``late``;
+    ``work`` goes on either way, and a failure after ``seconds`` is logged."""
+    answer: defer.Deferred[str] = defer.Deferred()
+    timer = reactor.callLater(seconds, answer.callback, late)
+
+    def done(result: str | Failure) -> str | None:
+        if timer.active():
+            timer.cancel()
+            if isinstance(result, Failure):
+                answer.errback(result)
+                return None
+            answer.callback(result)
+        elif isinstance(result, Failure):
+            log.msg(f"storing the changes of a delivery answered already: {result.getTraceback()}")
+            return None
+        return result
+
+    work.addBoth(done)
+    return answer
 
 
 def hook_dialects(settings: Settings) -> dict[str, Any]:
