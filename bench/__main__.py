@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, mends, push
+from bench import bigrepo, burst, checkconfig, janitor, mends, push
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -24,10 +24,11 @@ class Sizes:
     commits: int
     files: int
     runs: int
+    history: int
 
 
-FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7)
-QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1)
+FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000)
+QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100)
 
 
 def run(sizes: Sizes, root: Path, cache: Path, each_mend: bool = False) -> list[Row]:
@@ -40,6 +41,7 @@ def run(sizes: Sizes, root: Path, cache: Path, each_mend: bool = False) -> list[
     rows += burst.measure(root / "burst", sizes.burst)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
+    rows += janitor.measure(root / "janitor", sizes.history)
     return rows
 
 

@@ -33,6 +33,9 @@ ROWS = [
     "warm build (checkout, merge, true)",
     "clobber checkout + merge",
     "checkconfig config.yml.example",
+    "janitor on 100 builds of history: log chunks deleted",
+    "janitor on 100 builds of history: duration",
+    "janitor on 100 builds of history: index page's longest wait",
 ]
 
 
