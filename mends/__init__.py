@@ -23,6 +23,7 @@ NAMES = (
     "latent_workers",
     "nodelay",
     "build_start",
+    "steps_order",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

@@ -1,6 +1,7 @@
 """The version guard: the mends run only on the Buildbot they were verified on.
 
-Each mend lists in ``TARGETS`` every upstream function it replaces or relies on. This
+Each mend lists in ``TARGETS`` every upstream function (or shipped file) it replaces or
+relies on. This
 module records the versions the mends were verified on and a fingerprint of each
 target's source; at every configuration load, before a mend is installed, both are
 compared with what is installed, and any difference refuses the configuration in one
@@ -20,7 +21,7 @@ import inspect
 import sys
 import textwrap
 from collections.abc import Iterable
-from importlib import metadata
+from importlib import metadata, resources
 from typing import Any
 
 from buildbot.config.errors import ConfigErrors
@@ -51,6 +52,8 @@ FINGERPRINTS = {
     "buildbot.worker.protocols.pb:Listener.before_connection_setup": "bdd7e12a879be1bb",
     "buildbot_worker.pb:BotFactory.gotPerspective": "fb46a8d136406ef1",
     "buildbot.process.botmaster:BotMaster._flush_pending_builders": "411a7b48152e2891",
+    "buildbot.www.service:WWWService.setupSite": "88660f4280ae92a2",
+    "buildbot_www:static/assets/index-D1Qujclx.js": "d68b5c61d3418480",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"
@@ -75,7 +78,11 @@ def resolve(target: str) -> Any:
 
 
 def source(target: str) -> str:
-    """The source text of a target, undecorated where a decorator hides it."""
+    """The source text of a target, undecorated where a decorator hides it; a target
+    ``package:path/to/file`` is a file the package ships (the web UI's script bundle)."""
+    package, _, path = target.partition(":")
+    if "/" in path:
+        return (resources.files(package) / path).read_text()
     found = resolve(target)
     found = getattr(found, "__func__", found)  # a staticmethod
     found = getattr(found, "fn", found)  # a debounced method

@@ -167,3 +167,40 @@ def test_admin_approves_a_waiting_pull_request_and_a_reader_cannot(
         12,
         "admin",
     )
+
+
+SIX_STEPS = [
+    {
+        "name": "checks",
+        "steps": [{"kind": "run", "name": f"quick-{n}", "command": ["true"]} for n in range(1, 7)],
+    }
+]
+
+
+def test_a_build_watched_live_lists_its_steps_in_order(
+    repo: GitRepo, start_master: StartMaster, playwright: Playwright, tmp_path: Path
+) -> None:
+    """A forced build's page opens as the build starts: its quick steps start while the
+    page's first fetch of them is under way, and still show in their order."""
+    master = start_master(local_settings(repo.url, SIX_STEPS))
+    admin = browser(
+        playwright,
+        tmp_path / "admin",
+        http_credentials={"username": "admin", "password": "admin-pw"},
+    )
+    try:
+        page = builder_page(admin, master)
+        page.get_by_role("button", name="Anonymous").click()
+        page.get_by_text("Login").click()
+        page.get_by_role("button", name="Force build").click()
+        page.get_by_role("button", name="Start build").click()
+        result = page.locator(".bb-build-summary-details .bb-badge-status")
+        expect(result).to_have_text("SUCCESS", timeout=120_000)
+        shown = page.locator(".bb-build-summary-step-line").all_inner_texts()
+        screenshot(page, "build-steps-live.png")
+    finally:
+        admin.close()
+    [build] = master.wait_for_builds(1)
+    names = [s["name"] for s in master.steps(build["buildid"])]
+    found = [next(n for n in names if n in line) for line in shown]
+    assert found == names, shown

@@ -23,7 +23,7 @@ from twisted.internet.task import Clock
 from twisted.web.test.requesthelper import DummyRequest
 
 import mends
-from mends import guard
+from mends import guard, steps_order
 from mends.wrapping import upstream
 from tests.stock import stock
 from tests.unit.test_mend_build_start import botmaster
@@ -91,6 +91,22 @@ def test_upstream_waits_a_tenth_of_a_second_after_the_last_request() -> None:
         assert looked == []  # every request restarted the wait
         clock.advance(0.1)
     assert looked == [[f"builder-{n}" for n in range(5)]]
+
+
+def test_upstream_build_page_asks_for_steps_in_no_order() -> None:
+    script = steps_order.bundle()
+    assert script.count(steps_order.UNORDERED) == steps_order.CALLS
+    assert steps_order.ORDERED not in script
+    # Its collections sort only a query with an order.
+    assert "applySort(t){const r=this.order;if(r===null)return;" in script
+
+
+def test_the_mended_bundle_orders_both_step_queries() -> None:
+    mended = steps_order.ordered(steps_order.bundle())
+    assert steps_order.UNORDERED not in mended
+    assert mended.count(steps_order.ORDERED) == steps_order.CALLS
+    with pytest.raises(ValueError, match="expected 2 unordered step queries, found 0"):
+        steps_order.ordered(mended)
 
 
 # --- the version guard --------------------------------------------------------------------
