@@ -28,7 +28,7 @@ from config.settings import (
     TestStep,
     UploadStep,
 )
-from config.steps import Checkout, Lint, MergeForward, Pytest
+from config.steps import Checkout, InstanceProperties, Lint, MergeForward, Pytest
 
 
 def _options(step: StepOptions) -> dict[str, Any]:
@@ -104,12 +104,17 @@ def checkout(project: Project) -> BuildStep:
     return Checkout(name="checkout", repourl=project.repository, haltOnFailure=True)
 
 
-def factory(project: Project, builder: Builder, bot: Identity) -> util.BuildFactory:
+def factory(
+    project: Project, builder: Builder, bot: Identity, on_ec2: bool = False
+) -> util.BuildFactory:
+    """Checkout, MergeForward, the recipe; first the instance's properties when the
+    builder may run on EC2 workers."""
     recipe: list[BuildStep] = []
     for step in builder.steps:
         made = RECIPE_STEPS[step.kind](step)
         recipe += made if isinstance(made, list) else [made]
-    return util.BuildFactory([checkout(project), MergeForward(project, bot), *recipe])
+    machine: list[BuildStep] = [InstanceProperties()] if on_ec2 else []
+    return util.BuildFactory([*machine, checkout(project), MergeForward(project, bot), *recipe])
 
 
 def locks(builder: Builder) -> list[Any]:
@@ -133,13 +138,17 @@ def projects(settings: Settings) -> list[util.Project]:
 
 
 def build(settings: Settings) -> list[util.BuilderConfig]:
-    """One BuilderConfig per recipe, each able to run on every worker."""
-    names = workers.worker_names(settings)
+    """One BuilderConfig per recipe, on the workers of its pools."""
     return [
         util.BuilderConfig(
             name=builder.name,
-            workernames=names,
-            factory=factory(project, builder, settings.bot),
+            workernames=workers.names(settings.pools_of(builder)),
+            factory=factory(
+                project,
+                builder,
+                settings.bot,
+                on_ec2=any(pool.kind == "ec2" for pool in settings.pools_of(builder)),
+            ),
             project=project.name,
             locks=locks(builder),
             **expected_failure(project, builder),

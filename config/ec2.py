@@ -24,10 +24,16 @@ We launch one-time spot instances through ``run_instances`` with
 with user data encoded by boto3 as for any instance, and no separate spot request to
 track. Throttling (``RequestLimitExceeded``) is retried by botocore's "standard" retry
 mode, which backs off exponentially with full jitter; every call is bounded by timeouts.
+The launch call retries throttling itself the same way, but not a capacity error
+(:data:`CAPACITY_ERRORS`): the next offer of the pool (another instance type, subnet, or
+on-demand, see :func:`offers`) is tried at once, and the one AWS refused is tried last
+for ``capacity_skip`` seconds, by every worker of the master.
 """
 
 from __future__ import annotations
 
+import datetime
+import random
 import re
 import time
 import uuid
@@ -60,17 +66,64 @@ class Launch:
     ami_name: str
     ami_owners: tuple[str, ...]
     production_only: bool
-    instance_type: str
+    instance_types: tuple[str, ...]
+    subnets: tuple[str | None, ...]
+    market: str
+    """``spot``, ``spot-then-on-demand`` or ``on-demand``."""
     max_spot_price: float
+    capacity_skip: float
+    instance_profile: str | None
     keypair: str
     security_group: str | None
-    subnet_id: str | None
+    pool: str
+    on_demand_prices: tuple[tuple[str, float], ...]
+    """USD per hour by instance type, for the cost figures."""
     tags: tuple[tuple[str, str], ...]
     start_timeout: float
     api_attempts: int
     template: str
     values: tuple[tuple[str, str], ...]
     """The user-data template and its values other than the password and the token."""
+
+
+CAPACITY_ERRORS = frozenset(
+    {
+        "InsufficientInstanceCapacity",
+        "SpotMaxPriceTooLow",
+        "MaxSpotInstanceCountExceeded",
+        "InstanceLimitExceeded",
+        "Unsupported",
+    }
+)
+"""AWS's answers that another instance type, subnet or market may not get."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One way to launch an instance: its type, its subnet (None: the default) and market."""
+
+    instance_type: str
+    subnet: str | None
+    market: str
+
+    def __str__(self) -> str:
+        return f"{self.market} {self.instance_type} in {self.subnet or 'the default subnet'}"
+
+
+def offers(launch: Launch) -> list[Offer]:
+    """Every way ``launch`` may start an instance, in order of preference: each instance
+    type in the first subnet, then in the next; spot before on-demand."""
+    markets = {
+        "spot": ("spot",),
+        "on-demand": ("on-demand",),
+        "spot-then-on-demand": ("spot", "on-demand"),
+    }[launch.market]
+    return [
+        Offer(instance_type, subnet, market)
+        for market in markets
+        for subnet in launch.subnets
+        for instance_type in launch.instance_types
+    ]
 
 
 def image_name_pattern(ami_name: str) -> re.Pattern[str]:
@@ -96,8 +149,15 @@ def newest_image(
     return max(candidates, key=lambda i: (i["CreationDate"], i["Name"]), default=None)
 
 
-def client(launch: Launch, access_key_id: str, secret_access_key: str) -> Any:
-    """An EC2 client for ``launch``; making it does not talk to AWS."""
+def client(
+    launch: Launch,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    attempts: int | None = None,
+) -> Any:
+    """An EC2 client for ``launch`` that tries each call ``attempts`` times (by default
+    ``launch.api_attempts``); making it does not talk to AWS. Without keys, boto3's
+    default chain finds credentials (the instance role, ``AWS_*`` variables, a profile)."""
     session = boto3.session.Session(
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
@@ -107,11 +167,22 @@ def client(launch: Launch, access_key_id: str, secret_access_key: str) -> Any:
         "ec2",
         endpoint_url=launch.endpoint_url,
         config=Config(
-            retries={"mode": "standard", "total_max_attempts": launch.api_attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts or launch.api_attempts},
             connect_timeout=10,
             read_timeout=60,
         ),
     )
+
+
+RETRIED = frozenset({"RequestLimitExceeded", "InternalError", "Unavailable", "ServiceUnavailable"})
+"""Launch answers worth asking again for the same offer, after a while."""
+
+
+def _code(error: BaseException) -> str:
+    """The AWS error code of a refused call, or ''."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
 
 
 def _problem(error: BaseException) -> str:
@@ -129,8 +200,21 @@ class SpotWorker(AbstractLatentWorker):
     secrets = ("access_key_id", "secret_access_key", "github_token")
     poll_interval = 5.0
     """Seconds between looks at a starting or ending instance (tests make it shorter)."""
+    backoff = 0.5
+    """Seconds of the first wait before a throttled launch is asked again (doubling)."""
 
     instance_id: str | None = None
+    offer: Offer | None = None
+    """How the current instance was launched."""
+
+    running_since: float | None = None
+    """When the current instance was seen running (the reactor's clock)."""
+    price: float | None = None
+    """USD per hour of the current instance, if known."""
+
+    short_of_capacity: dict[tuple[str, Offer], float] = {}  # noqa: RUF012
+    """Until when an offer that AWS had no capacity for is passed over, by region and
+    offer: shared by every worker of the master, as AWS's capacity is."""
 
     def __init__(self, name: str, *, launch: Launch, **kwargs: Any) -> None:
         # EC2LatentWorker's constructor connects to AWS, loads the key pair (creating it
@@ -157,8 +241,8 @@ class SpotWorker(AbstractLatentWorker):
         name: str,
         password: str | None,
         launch: Launch,
-        access_key_id: str,
-        secret_access_key: str,
+        access_key_id: str | None,
+        secret_access_key: str | None,
         github_token: str | None = None,
         **kwargs: Any,
     ) -> Generator[Any, Any, None]:
@@ -166,6 +250,9 @@ class SpotWorker(AbstractLatentWorker):
         self._credentials = (access_key_id, secret_access_key)
         self.github_token = github_token or ""
         self._client: Any = None
+        self._launch_client: Any = None
+        if not hasattr(self, "spent"):  # kept across reconfigs, like the worker itself
+            self.spent: dict[tuple[str, str, str], tuple[float, float]] = {}
         # The worker password: random, from `secrets`, per worker and per master start.
         # `buildbot reconfig` runs master.cfg again in the same process; Buildbot's
         # getRandomPass keeps the current password while an instance exists (its user data
@@ -173,11 +260,19 @@ class SpotWorker(AbstractLatentWorker):
         if password is None:
             password = self.getRandomPass()
         yield super().reconfigService(name, password, **kwargs)
+        self._name_instance()  # Buildbot's reconfig starts the worker's properties anew
 
     def _ec2(self) -> Any:
         if self._client is None:
             self._client = client(self.launch, *self._credentials)
         return self._client
+
+    def _ec2_launching(self) -> Any:
+        """A client that asks ``RunInstances`` once per call: botocore would retry a
+        capacity error (HTTP 500) with backoff, where the next offer is the better try."""
+        if self._launch_client is None:
+            self._launch_client = client(self.launch, *self._credentials, attempts=1)
+        return self._launch_client
 
     def _say(self, message: str) -> None:
         log.msg(f"EC2 worker {self.name}: {message}")
@@ -201,13 +296,76 @@ class SpotWorker(AbstractLatentWorker):
         # Avoids: upstream refuses to start while it still knows an instance ("instance
         # active"). Ours knows one only when terminating it failed: terminate it first.
         leftover, self.instance_id = self.instance_id, None
-        d: defer.Deferred[str] = threads.deferToThread(self._thd_start, self.user_data(), leftover)
+        d: defer.Deferred[tuple[str, float | None]] = threads.deferToThread(
+            self._thd_start, self.user_data(), leftover
+        )
         return d.addCallback(self._started)
 
-    def _started(self, instance_id: str) -> bool:
-        self.instance_id = instance_id
-        self.properties.setProperty("instance", instance_id, "Worker")
+    def _started(self, started: tuple[str, float | None]) -> bool:
+        self.instance_id, self.price = started
+        self.running_since = self.master.reactor.seconds()
+        self._name_instance()
         return True
+
+    def _name_instance(self) -> None:
+        """The worker's properties name its running instance (builds copy them)."""
+        if self.instance_id is None or self.offer is None:
+            return
+        for name, value in (
+            ("instance", self.instance_id),
+            ("instance_type", self.offer.instance_type),
+            ("market", self.offer.market),
+            ("instance_price", self.price),
+        ):
+            self.properties.setProperty(name, value, "Worker")
+
+    # --- cost ------------------------------------------------------------------------
+
+    def usage(self) -> dict[tuple[str, str, str], tuple[float, float]]:
+        """Instance-seconds and estimated dollars of this worker's instances so far, by
+        pool, instance type and market; the running instance counts up to now."""
+        found = dict(self.spent)
+        if self.running_since is not None and self.offer is not None:
+            key, seconds, dollars = self._running_cost()
+            before = found.get(key, (0.0, 0.0))
+            found[key] = (before[0] + seconds, before[1] + dollars)
+        return found
+
+    def _running_cost(self) -> tuple[tuple[str, str, str], float, float]:
+        assert self.running_since is not None and self.offer is not None
+        seconds = max(0.0, self.master.reactor.seconds() - self.running_since)
+        key = (self.launch.pool, self.offer.instance_type, self.offer.market)
+        return key, seconds, seconds / 3600 * (self.price or 0.0)
+
+    def _ended(self) -> None:
+        """The current instance is ending: add its lifetime to what was spent."""
+        if self.running_since is None or self.offer is None:
+            return
+        self.spent = self.usage()
+        self.running_since = None
+
+    def _thd_price(self, offer: Offer, zone: str) -> float | None:
+        """USD per hour of an instance of ``offer`` in ``zone``: for spot, the newest price
+        in AWS's price history there; on demand, the settings' ``on_demand_prices``."""
+        if offer.market != "spot":
+            price = dict(self.launch.on_demand_prices).get(offer.instance_type)
+        else:
+            try:
+                history = self._ec2().describe_spot_price_history(
+                    InstanceTypes=[offer.instance_type],
+                    ProductDescriptions=["Linux/UNIX"],
+                    AvailabilityZone=zone,
+                    StartTime=datetime.datetime.now(datetime.UTC),
+                )["SpotPriceHistory"]
+            except (ClientError, BotoCoreError) as error:
+                self._say(f"no spot price for {offer}: {_problem(error)}")
+                return None
+            here = [h for h in history if h.get("AvailabilityZone") == zone]
+            newest = max(here, key=lambda h: h["Timestamp"], default=None)
+            price = float(newest["SpotPrice"]) if newest else None
+        if price is None:
+            self._say(f"no price known for {offer.market} {offer.instance_type}")
+        return price
 
     def get_image(self) -> Mapping[str, Any]:
         # Avoids: upstream lists every image the owners have and matches the location with
@@ -229,12 +387,14 @@ class SpotWorker(AbstractLatentWorker):
             )
         return image
 
-    def _launch_options(self, image_id: str, user_data: str, token: str) -> dict[str, Any]:
+    def _launch_options(
+        self, image_id: str, user_data: str, token: str, offer: Offer
+    ) -> dict[str, Any]:
         launch = self.launch
         options: dict[str, Any] = {
             # Avoids: the upstream spot request is sent without the ImageId it resolved.
             "ImageId": image_id,
-            "InstanceType": launch.instance_type,
+            "InstanceType": offer.instance_type,
             "KeyName": launch.keypair,
             "MinCount": 1,
             "MaxCount": 1,
@@ -274,36 +434,87 @@ class SpotWorker(AbstractLatentWorker):
                 for resource in ("instance", "volume")
             ],
         }
-        if launch.subnet_id:
-            options["SubnetId"] = launch.subnet_id
+        if offer.market != "spot":
+            del options["InstanceMarketOptions"]
+        if offer.subnet:
+            options["SubnetId"] = offer.subnet
+        profile = launch.instance_profile
+        if profile:
+            options["IamInstanceProfile"] = {
+                "Arn" if profile.startswith("arn:") else "Name": profile
+            }
         group = launch.security_group
         if group:
             options["SecurityGroupIds" if group.startswith("sg-") else "SecurityGroups"] = [group]
         return options
 
-    def _thd_start(self, user_data: str, leftover: str | None = None) -> str:
-        """Launch an instance and wait until it runs; leave nothing behind on failure."""
+    def _thd_start(self, user_data: str, leftover: str | None = None) -> tuple[str, float | None]:
+        """Launch an instance, trying the next offer when AWS has no capacity for one, and
+        wait until it runs; leave nothing behind on failure. The instance and its price."""
         if leftover is not None:
             self._thd_terminate(leftover, wait=False)
         image = self.get_image()
+        refusals: list[str] = []
+        for offer in self._thd_offers():
+            try:
+                instance = self._thd_launch(image["ImageId"], user_data, offer)
+            except ClientError as error:
+                if _code(error) not in CAPACITY_ERRORS:
+                    raise self._fail(f"EC2 refused {offer}: {_problem(error)}") from error
+                self._say(f"no {offer}: {_problem(error)}")
+                refusals.append(f"{offer}: {_code(error)}")
+                skip_until = time.monotonic() + self.launch.capacity_skip
+                self.short_of_capacity[(self.launch.region, offer)] = skip_until
+                continue
+            except BaseException as error:
+                raise self._fail(f"EC2 refused {offer}: {_problem(error)}") from error
+            self.offer = offer
+            instance_id: str = instance["InstanceId"]
+            try:
+                self._thd_wait_running(instance_id)
+            except BaseException:
+                self._thd_terminate(instance_id)
+                raise
+            self._say(f"instance {instance_id} is running; waiting for its worker to connect")
+            zone = instance.get("Placement", {}).get("AvailabilityZone", "")
+            return instance_id, self._thd_price(offer, zone)
+        raise self._fail(f"no capacity for any offer ({'; '.join(refusals)})")
+
+    def _thd_offers(self) -> list[Offer]:
+        """The offers to try now: those that lately had no capacity go last."""
+        now = time.monotonic()
+        every = offers(self.launch)
+        short = self.short_of_capacity
+
+        def lately_short(offer: Offer) -> bool:
+            return short.get((self.launch.region, offer), 0.0) > now
+
+        return [o for o in every if not lately_short(o)] + [o for o in every if lately_short(o)]
+
+    def _thd_launch(self, image_id: str, user_data: str, offer: Offer) -> dict[str, Any]:
+        """One launch call (the instance as AWS describes it); whatever a failed call may
+        have started is terminated."""
         token = uuid.uuid4().hex
-        self._say(f"starting a spot {self.launch.instance_type} of {image['ImageId']}")
-        try:
-            reservation = self._ec2().run_instances(
-                **self._launch_options(image["ImageId"], user_data, token)
-            )
-        except BaseException as error:
-            # The call may have launched an instance before it failed (a lost answer).
-            self._thd_terminate_launch(token)
-            raise self._fail(f"EC2 refused a spot instance: {_problem(error)}") from error
-        instance_id: str = reservation["Instances"][0]["InstanceId"]
-        try:
-            self._thd_wait_running(instance_id)
-        except BaseException:
-            self._thd_terminate(instance_id)
-            raise
-        self._say(f"instance {instance_id} is running; waiting for its worker to connect")
-        return instance_id
+        options = self._launch_options(image_id, user_data, token, offer)
+        self._say(f"starting {offer} of {image_id}")
+        attempt = 1
+        while True:
+            try:
+                # The same client token each time: AWS starts at most one instance for it.
+                reservation = self._ec2_launching().run_instances(**options)
+                break
+            except ClientError as error:
+                if _code(error) not in RETRIED or attempt >= self.launch.api_attempts:
+                    self._thd_terminate_launch(token)  # a lost answer may have launched one
+                    raise
+            except BaseException:
+                self._thd_terminate_launch(token)
+                raise
+            # Backoff with full jitter, as botocore's standard mode; this is a pool thread.
+            time.sleep(random.uniform(0, min(20.0, self.backoff * 2**attempt)))
+            attempt += 1
+        instance: dict[str, Any] = reservation["Instances"][0]
+        return instance
 
     def _thd_state(self, instance_id: str) -> str:
         try:
@@ -351,6 +562,7 @@ class SpotWorker(AbstractLatentWorker):
         instance_id, self.instance_id = self.instance_id, None
         if instance_id is None:
             return defer.succeed(None)
+        self._ended()
         d: defer.Deferred[None] = threads.deferToThread(self._thd_terminate, instance_id, not fast)
 
         def keep(failure: Any) -> Any:

@@ -26,12 +26,16 @@ from typing import Any
 import yaml
 
 from config import userdata
-from config.settings import ENV_JSON, validate
-from config.workers import worker_names
+from config.settings import ENV_JSON, LocalPool, Settings, validate, worker_names
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 MASTER_CFG = CHECKOUT / "master.cfg"
 BIN = Path(sys.executable).parent
+
+
+def local_pools(settings: Settings) -> list[LocalPool]:
+    """The pools whose workers run as processes beside the master."""
+    return [pool for pool in settings.workers if isinstance(pool, LocalPool)]
 
 
 class StartError(RuntimeError):
@@ -101,29 +105,32 @@ class LocalCluster:
                 check=True,
                 env=self._env({ENV_JSON: json.dumps(self.settings)}),
             )
-        if settings.workers.kind != "local":
-            return  # the master starts its latent workers itself
-        password = settings.workers.password
-        assert password is not None, "local workers always have a password (settings check)"
-        for name in worker_names(settings):
-            directory = self.root / name
-            if (directory / "buildbot.tac").exists():
-                continue
-            subprocess.run(
-                [
-                    str(BIN / "buildbot-worker"),
-                    "create-worker",
-                    "--relocatable",
-                    str(directory),
-                    f"127.0.0.1:{settings.buildmaster.worker_port}",
-                    name,
-                    password.get_secret_value(),
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            with (directory / "buildbot.tac").open("a") as tac:
-                tac.write(userdata.worker_tac(settings))
+        for pool in local_pools(settings):
+            for name in worker_names(pool):
+                self.create_worker(name, pool.password.get_secret_value(), settings)
+
+    def create_worker(self, name: str, password: str, settings: Settings) -> Path:
+        """A worker directory below ``root`` that connects to this master (idempotent):
+        a local pool's worker, or a test's stand-in for a static machine."""
+        directory = self.root / name
+        if (directory / "buildbot.tac").exists():
+            return directory
+        subprocess.run(
+            [
+                str(BIN / "buildbot-worker"),
+                "create-worker",
+                "--relocatable",
+                str(directory),
+                f"127.0.0.1:{settings.buildmaster.worker_port}",
+                name,
+                password,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        with (directory / "buildbot.tac").open("a") as tac:
+            tac.write(userdata.worker_tac(settings))
+        return directory
 
     def start_master(self, timeout: float = 60) -> None:
         """Start the master and wait until its REST API answers."""
@@ -150,12 +157,13 @@ class LocalCluster:
         )
 
     def start_workers(self) -> None:
-        """Start the workers, where this master plays the workers' role with local ones
-        (EC2 workers are started by the master itself)."""
+        """Start the local pools' workers, where this master plays the workers' role (EC2
+        workers are started by the master itself, static ones by whoever runs them)."""
         settings = validate(self.settings)
-        if settings.workers.kind == "local" and "workers" in settings.buildmaster.roles:
-            for name in worker_names(settings):
-                self.start_worker(name)
+        if "workers" in settings.buildmaster.roles:
+            for pool in local_pools(settings):
+                for name in worker_names(pool):
+                    self.start_worker(name)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         return self._spawn(

@@ -17,7 +17,7 @@ from buildbot.data import resultspec
 from buildbot.process.results import statusToString
 from buildbot.worker.latent import States
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -46,6 +46,7 @@ class Snapshot:
         self.running: Tally[tuple[str, str]] = Tally()
         self.instances = 0
         self.spot_requests = 0
+        self.ec2_usage: dict[tuple[str, str, str], tuple[float, float]] = {}
 
     def collect(self) -> Iterator[Metric]:
         pending = GaugeMetricFamily(
@@ -70,6 +71,22 @@ class Snapshot:
             "Spot instances asked for and not yet running",
             value=self.spot_requests,
         )
+        labels = ["pool", "instance_type", "market"]
+        seconds = CounterMetricFamily(
+            "buildbot_ec2_instance_seconds",
+            "Seconds EC2 instances ran since the master started (the running ones so far)",
+            labels=labels,
+        )
+        dollars = CounterMetricFamily(
+            "buildbot_ec2_estimated_dollars",
+            "Their estimated cost in USD: spot price at launch, or aws.on_demand_prices",
+            labels=labels,
+        )
+        for key, (spent_seconds, spent_dollars) in sorted(self.ec2_usage.items()):
+            seconds.add_metric(list(key), spent_seconds)
+            dollars.add_metric(list(key), spent_dollars)
+        yield seconds
+        yield dollars
 
 
 class Metrics(WebPage):
@@ -148,6 +165,9 @@ class Metrics(WebPage):
                     found.instances += 1
                 elif worker.state in STARTING:
                     found.spot_requests += 1
+                for key, (seconds, dollars) in worker.usage().items():
+                    before = found.ec2_usage.get(key, (0.0, 0.0))
+                    found.ec2_usage[key] = (before[0] + seconds, before[1] + dollars)
         return found
 
     @defer.inlineCallbacks

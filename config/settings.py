@@ -215,19 +215,81 @@ class Auth(Section):
         return self
 
 
-class Workers(Section):
-    kind: Literal["local", "ec2"] = "local"
-    count: Count = 2
-    password: SecretStr | None = None
+class Pool(Section):
+    """What every worker pool has: a name (its workers' names start with it) and how many
+    builds one of its workers runs at once."""
+
+    name: Name = "worker"
     max_builds: Count = 1
 
-    @model_validator(mode="after")
-    def _local_workers_need_password(self) -> Workers:
-        if self.kind == "local" and self.password is None:
-            raise PydanticCustomError(
-                "password", "password is required when kind is 'local' (the workers need it too)"
-            )
-        return self
+
+class LocalPool(Pool):
+    """Worker processes on the master's own machine (``make run``, tests), started with
+    the master: ``<name>-1`` .. ``<name>-<count>``, sharing one password."""
+
+    kind: Literal["local"]
+    count: Count = 2
+    password: SecretStr
+
+
+class StaticWorker(Section):
+    name: Name
+    password: SecretStr
+
+
+class StaticPool(Pool):
+    """Machines the team runs itself, each with its own name and password; the master
+    never starts or stops them."""
+
+    kind: Literal["static"]
+    workers: Annotated[list[StaticWorker], Field(min_length=1)]
+
+
+Market = Literal["spot", "spot-then-on-demand", "on-demand"]
+
+
+class Ec2Pool(Pool):
+    """Latent workers on EC2 instances the master starts and stops: ``<name>-1`` ..
+    ``<name>-<count>``. What is left out comes from the ``aws`` section."""
+
+    kind: Literal["ec2"]
+    count: Count = 2
+    ami_name: Name | None = None
+    ami_owners: Annotated[list[AmiOwner], Field(min_length=1)] | None = None
+    # Tried in order when AWS has no capacity (or no price) for one: every type in the
+    # first subnet, then in the next.
+    instance_types: Annotated[list[Text], Field(min_length=1)] | None = None
+    subnets: Annotated[list[Text], Field(min_length=1)] | None = None
+    max_spot_price: PositiveNumber | None = None
+    market: Market = "spot"
+    instance_profile: Text | None = None
+    idle_timeout: Seconds | None = None
+    tags: dict[Name, Text] = Field(default_factory=dict)
+
+
+AnyPool = Annotated[LocalPool | StaticPool | Ec2Pool, Field(discriminator="kind")]
+POOL_KINDS = ("local", "static", "ec2")
+
+
+def _pools(value: Any) -> Any:
+    """The one-pool form (a mapping, ``kind`` by default local) is a list of that pool,
+    named ``worker`` as before (its workers stay ``worker-1`` ..)."""
+    if not isinstance(value, Mapping):
+        return value
+    pool = {"kind": "local", **value}
+    if pool["kind"] == "ec2" and pool.get("password", "") is None:
+        del pool["password"]  # the one-pool form allowed ``password: null`` for ec2
+    return [pool]
+
+
+Pools = Annotated[list[AnyPool], Field(min_length=1), BeforeValidator(_pools)]
+
+
+def worker_names(pool: LocalPool | StaticPool | Ec2Pool) -> list[str]:
+    """The names ``pool``'s workers log in with."""
+    if isinstance(pool, StaticPool):
+        return [worker.name for worker in pool.workers]
+    return [f"{pool.name}-{n}" for n in range(1, pool.count + 1)]
 
 
 def _ami_owner(value: str) -> str:
@@ -247,8 +309,10 @@ class Aws(Section):
     """Where and how the EC2 spot workers start (used when workers.kind is 'ec2')."""
 
     region: Text
-    access_key_id: SecretStr
-    secret_access_key: SecretStr
+    # Both or neither: without them boto3's default chain is used (the master's instance
+    # role, AWS_* variables, a shared profile), and the settings hold no AWS secret.
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
     endpoint_url: Text | None = None
     ami_name: Name = "fedora-buildslave-base"
     ami_owners: Annotated[list[AmiOwner], Field(min_length=1)] = Field(
@@ -260,11 +324,29 @@ class Aws(Section):
     keypair: Text
     security_group: Text | None = None
     subnet_id: Text | None = None
-    build_wait_timeout: Seconds = 3000.0
+    # EC2 bills by the second: an idle worker costs its instance's price for every idle
+    # second, against a new instance's boot (a minute or two) and its cold caches.
+    build_wait_timeout: Seconds = 600.0
     start_timeout: Seconds = 600.0
     connect_timeout: Seconds = 900.0
     api_attempts: Count = 8
     wheelhouse_url: Text | None = None
+    # An IAM instance profile (name or ARN) for the workers' instances, e.g. for uploads.
+    instance_profile: Text | None = None
+    # Seconds an instance type, subnet and market that just had no capacity is passed over.
+    capacity_skip: Seconds = 600.0
+    # USD per hour of an on-demand instance, per type: what the cost figures count.
+    on_demand_prices: dict[Text, PositiveNumber] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys_together(self) -> Aws:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise PydanticCustomError(
+                "keys",
+                "access_key_id and secret_access_key go together: give both, or neither "
+                "to use the master's instance role (boto3's default credentials)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _group_or_subnet(self) -> Aws:
@@ -426,6 +508,8 @@ class Builder(Section):
     steps: Annotated[list[Step], Field(min_length=1)]
     # Builders naming the same lock never run at the same time on one worker.
     lock: Name | None = None
+    # The worker pools (by name) whose workers may run its builds; null: every pool.
+    pools: Annotated[list[Name], Field(min_length=1)] | None = None
 
 
 class Project(Section):
@@ -476,7 +560,7 @@ class Settings(Section):
     buildmaster: Buildmaster = Field(default_factory=Buildmaster)
     auth: Auth = Field(default_factory=Auth)
     # No default: local workers (the default kind) need a password only the user can give.
-    workers: Workers
+    workers: Pools
     changes: Changes = Field(default_factory=Changes)
     bot: Identity = Field(default_factory=Identity)
     github: GitHub | None = None
@@ -500,9 +584,33 @@ class Settings(Section):
         _require_unique("project", [p.name for p in self.projects], key="projects")
         builders = [b.name for p in self.projects for b in p.builders]
         _require_unique("builder", builders, key="projects")
-        if self.workers.kind == "ec2" and self.aws is None:
-            raise PydanticCustomError("aws", "aws: required key is missing (workers.kind is 'ec2')")
         return self
+
+    @model_validator(mode="after")
+    def _pools_fit(self) -> Settings:
+        _require_unique("pool", [pool.name for pool in self.workers], key="workers")
+        _require_unique(
+            "worker", [w for pool in self.workers for w in worker_names(pool)], key="workers"
+        )
+        if self.aws is None and any(pool.kind == "ec2" for pool in self.workers):
+            raise PydanticCustomError("aws", "aws: required key is missing (an ec2 pool needs it)")
+        pools = {pool.name for pool in self.workers}
+        for p, project in enumerate(self.projects):
+            for b, builder in enumerate(project.builders):
+                for name in builder.pools or ():
+                    if name not in pools:
+                        raise PydanticCustomError(
+                            "pool",
+                            "projects[{p}].builders[{b}].pools: no pool named {name} in workers",
+                            {"p": p, "b": b, "name": _show(name)},
+                        )
+        return self
+
+    def pools_of(self, builder: Builder) -> list[AnyPool]:
+        """The pools whose workers may run ``builder``'s builds."""
+        return [
+            pool for pool in self.workers if builder.pools is None or pool.name in builder.pools
+        ]
 
 
 def _require_unique(what: str, names: list[str], key: str = "") -> None:
@@ -534,7 +642,7 @@ _MESSAGES = {
     "too_short": "must not be empty",
     "string_pattern_mismatch": "must match {pattern}, got {got}",
     "string_too_long": "is too long (at most {max_length} characters)",
-    "union_tag_invalid": "kind must be one of {expected_tags}, got '{tag}'",
+    "union_tag_invalid": "kind must be one of {expected_tags}, got {shown_tag}",
     "union_tag_not_found": "needs a 'kind' key",
 }
 
@@ -550,7 +658,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
-        elif not (isinstance(previous, int) and item in STEP_KINDS):
+        elif not (isinstance(previous, int) and item in (*STEP_KINDS, *POOL_KINDS)):
             # A key the user mistyped may hold anything, even a line break: quote it then.
             plain = item.isascii() and item.replace("-", "_").isidentifier()
             parts.append(item if plain else _show(item))
@@ -567,6 +675,8 @@ def _describe(error: ErrorDetails) -> str:
         message = message[0].lower() + message[1:] if message else message
     else:
         context = dict(error.get("ctx") or {})
+        if "tag" in context:
+            context["shown_tag"] = _show(context["tag"])
         message = template.format(got=_show(error["input"]), **context)
     return f"{path}: {message}" if path else message
 
@@ -582,7 +692,10 @@ def validate(document: Any, source: str = ENV_JSON) -> Settings:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise SettingsError(f"config: {_describe(errors[0])}{more}") from None
+        first = _describe(errors[0])
+        if isinstance(document.get("workers"), Mapping):  # the one-pool form, as written
+            first = first.replace("workers[0]", "workers", 1)
+        raise SettingsError(f"config: {first}{more}") from None
 
 
 def parse(text: str, source: str, *, yaml_allowed: bool) -> Any:

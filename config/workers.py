@@ -1,4 +1,5 @@
-"""The workers builds run on: EC2 spot latent workers, or local processes."""
+"""The workers builds run on, pool by pool: local processes, the team's own machines
+(static), or EC2 latent workers."""
 
 from __future__ import annotations
 
@@ -6,46 +7,84 @@ from buildbot.plugins import util, worker
 from buildbot.worker.base import AbstractWorker
 
 from config import ec2, userdata
-from config.settings import Aws, Settings
+from config.settings import (
+    AnyPool,
+    Aws,
+    Ec2Pool,
+    LocalPool,
+    Settings,
+    StaticPool,
+    worker_names,
+)
 
 
-def worker_names(settings: Settings) -> list[str]:
-    """``worker-1`` .. ``worker-N``: the names workers log in with."""
-    return [f"worker-{n}" for n in range(1, settings.workers.count + 1)]
+def names(pools: list[AnyPool]) -> list[str]:
+    """Every worker name of ``pools``, pool by pool."""
+    return [name for pool in pools for name in worker_names(pool)]
 
 
 def build(settings: Settings) -> list[AbstractWorker]:
-    """The workers of ``workers.kind``."""
-    if settings.workers.kind == "ec2":
-        assert settings.aws is not None, "the settings check requires aws for ec2 workers"
-        return ec2_workers(settings, settings.aws)
-    return local_workers(settings)
+    """The workers of every pool."""
+    built: list[AbstractWorker] = []
+    for index, pool in enumerate(settings.workers):
+        secret = f"workers.{index}"
+        if isinstance(pool, Ec2Pool):
+            assert settings.aws is not None, "the settings check requires aws for ec2 pools"
+            built += ec2_workers(settings, settings.aws, pool)
+        elif isinstance(pool, StaticPool):
+            built += static_workers(pool, secret)
+        else:
+            built += local_workers(pool, secret)
+    return built
 
 
-def local_workers(settings: Settings) -> list[AbstractWorker]:
-    """Workers that connect to the master over PB with the shared secret password."""
-    password = util.Secret("workers.password")
+def local_workers(pool: LocalPool, secret: str) -> list[AbstractWorker]:
+    """Workers on this machine, connecting over PB with the pool's password."""
+    password = util.Secret(f"{secret}.password")
     return [
-        worker.Worker(name, password, max_builds=settings.workers.max_builds)
-        for name in worker_names(settings)
+        worker.Worker(name, password, max_builds=pool.max_builds, properties={"pool": pool.name})
+        for name in worker_names(pool)
     ]
 
 
-def launch(settings: Settings, aws: Aws, name: str, template: str) -> ec2.Launch:
-    """How worker ``name``'s instances start: image, size, network, tags, user data."""
+def static_workers(pool: StaticPool, secret: str) -> list[AbstractWorker]:
+    """Workers on the team's own machines, each with its own password."""
+    return [
+        worker.Worker(
+            static.name,
+            util.Secret(f"{secret}.workers.{n}.password"),
+            max_builds=pool.max_builds,
+            properties={"pool": pool.name},
+        )
+        for n, static in enumerate(pool.workers)
+    ]
+
+
+def launch(settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str) -> ec2.Launch:
+    """How worker ``name``'s instances start: image, sizes, networks, market, user data."""
     master = settings.buildmaster
     return ec2.Launch(
         region=aws.region,
         endpoint_url=aws.endpoint_url,
-        ami_name=aws.ami_name,
-        ami_owners=tuple(aws.ami_owners),
+        ami_name=pool.ami_name or aws.ami_name,
+        ami_owners=tuple(pool.ami_owners or aws.ami_owners),
         production_only=aws.ami_production_only,
-        instance_type=aws.instance_type,
-        max_spot_price=aws.max_spot_price,
+        instance_types=tuple(pool.instance_types or [aws.instance_type]),
+        subnets=tuple(pool.subnets or [aws.subnet_id]),
+        market=pool.market,
+        max_spot_price=pool.max_spot_price or aws.max_spot_price,
+        capacity_skip=aws.capacity_skip,
+        instance_profile=pool.instance_profile or aws.instance_profile,
         keypair=aws.keypair,
         security_group=aws.security_group,
-        subnet_id=aws.subnet_id,
-        tags=(("Name", f"buildbot {name}"), ("buildbot-master", master.host)),
+        pool=pool.name,
+        on_demand_prices=tuple(sorted(aws.on_demand_prices.items())),
+        tags=(
+            ("Name", f"buildbot {name}"),
+            ("buildbot-master", master.host),
+            ("buildbot-pool", pool.name),
+            *sorted(pool.tags.items()),
+        ),
         start_timeout=aws.start_timeout,
         api_attempts=aws.api_attempts,
         template=template,
@@ -59,25 +98,30 @@ def launch(settings: Settings, aws: Aws, name: str, template: str) -> ec2.Launch
     )
 
 
-def ec2_workers(settings: Settings, aws: Aws) -> list[AbstractWorker]:
-    """Latent workers, each on a one-time spot instance of the newest worker image.
+def ec2_workers(settings: Settings, aws: Aws, pool: Ec2Pool) -> list[AbstractWorker]:
+    """Latent workers, each on a one-time instance of the newest worker image.
 
-    An idle worker stops after ``aws.build_wait_timeout``; one whose instance has not
-    connected within ``start_timeout + connect_timeout`` of being asked for is given up
-    and its instance terminated (Buildbot's missing timer).
+    An idle worker stops after the pool's ``idle_timeout`` (by default
+    ``aws.build_wait_timeout``); one whose instance has not connected within
+    ``start_timeout + connect_timeout`` of being asked for is given up and its instance
+    terminated (Buildbot's missing timer).
     """
     template = userdata.TEMPLATE.read_text(encoding="utf-8")
     token = util.Secret("github.token") if settings.github is not None else None
+    keys = aws.access_key_id is not None
     return [
         ec2.SpotWorker(
             name,
-            launch=launch(settings, aws, name, template),
-            access_key_id=util.Secret("aws.access_key_id"),
-            secret_access_key=util.Secret("aws.secret_access_key"),
+            launch=launch(settings, aws, pool, name, template),
+            access_key_id=util.Secret("aws.access_key_id") if keys else None,
+            secret_access_key=util.Secret("aws.secret_access_key") if keys else None,
             github_token=token,
-            max_builds=settings.workers.max_builds,
-            build_wait_timeout=aws.build_wait_timeout,
+            max_builds=pool.max_builds,
+            build_wait_timeout=(
+                aws.build_wait_timeout if pool.idle_timeout is None else pool.idle_timeout
+            ),
             missing_timeout=aws.start_timeout + aws.connect_timeout,
+            properties={"pool": pool.name},
         )
-        for name in worker_names(settings)
+        for name in worker_names(pool)
     ]

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from config.local import LocalCluster
+from config.local import LocalCluster, local_pools
+from config.settings import validate, worker_names
 from tests.harness import Crossbar, GitRepo, Master, Moto, Postgres, free_port
 
 StartMaster = Callable[..., Master]
@@ -68,7 +69,8 @@ def start_master(tmp_path: Path) -> Iterator[StartMaster]:
         cluster.start()
         master = Master(cluster)
         if wait_workers:
-            master.wait_workers(settings["workers"]["count"])
+            pools = local_pools(validate(settings))
+            master.wait_workers(sum(len(worker_names(pool)) for pool in pools))
         return master
 
     try:

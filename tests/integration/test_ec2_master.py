@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import MENDS_OFF, StartMaster, local_settings
 from tests.harness import MOTO_REGION, RETRY, SUCCESS, GitRepo, Master, Moto, wait_for
+from tests.integration.test_metrics import scrape
 
 BIN = Path(sys.executable).parent
 TOKEN = "ghp_master-test-token"
@@ -134,6 +135,10 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
 
     [build] = master.wait_for_builds(1, timeout=120)
     assert build["results"] == SUCCESS
+    properties = master.properties(build["buildid"])
+    assert properties["instance"] == instance["InstanceId"]
+    assert (properties["instance_type"], properties["market"]) == ("c5.large", "spot")
+    assert properties["pool"] == "worker"
 
     # Idle for build_wait_timeout: asked to shut down, the worker process ends by itself.
     assert worker.wait(timeout=120) is not None
@@ -142,6 +147,11 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
         lambda: all(i["State"]["Name"] == "terminated" for i in instances(ec2)),
         timeout=60,
     )
+    # The instance's lifetime, priced from the spot price history at launch (moto's).
+    spent = scrape(master, login=None)
+    key = "{instance_type=c5.large,market=spot,pool=worker}"
+    assert spent[f"buildbot_ec2_instance_seconds_total{key}"] > 0
+    assert spent[f"buildbot_ec2_estimated_dollars_total{key}"] >= 0
     log = log_file.read_text()
     if not MENDS_OFF:  # mends/latent_workers.py
         assert "worker-1: asking it to shut down before its machine ends" in log

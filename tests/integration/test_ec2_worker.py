@@ -36,11 +36,12 @@ NEWEST_IMAGE = "ami-00001002000001002"  # newer, but not promoted
 TOKEN = "ghp_test-token"
 
 
-def ec2_settings(moto_url: str, **aws: Any) -> Settings:
+def ec2_settings(moto_url: str, workers: Any = None, **aws: Any) -> Settings:
+    """Settings with EC2 workers on moto: by default one pool of two (``workers``: pools)."""
     return validate(
         {
             "buildmaster": {"host": "build.example.com", "worker_port": 9989},
-            "workers": {"kind": "ec2", "count": 2},
+            "workers": workers or {"kind": "ec2", "count": 2},
             "github": {"token": TOKEN, "webhook_secret": "hook-secret"},
             "aws": {
                 "region": MOTO_REGION,
@@ -114,7 +115,9 @@ def outcome(substantiation: defer.Deferred[Any]) -> Generator[Any, Any, Any]:
         return error
 
 
-class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
+class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
+    """A fake master (Buildbot's test helper) whose EC2 workers talk to moto_server."""
+
     moto: Moto
 
     @defer.inlineCallbacks
@@ -124,8 +127,12 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         mends.install()  # as master.cfg does: the latent-worker mends are part of the worker
         self.ec2 = self.moto.client("ec2")
         # What the operator makes once; the master must neither need to nor do it.
-        self.ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
+        self.group_id = self.ec2.create_security_group(
+            GroupName="ssh", Description="ssh to workers"
+        )["GroupId"]
         self.ec2.create_key_pair(KeyName="hybrid-master")
+        # What AWS lately had no capacity for is remembered per master process.
+        ec2.SpotWorker.short_of_capacity.clear()
         self.master = yield fakemaster.make_master(
             self,
             wantData=True,
@@ -137,11 +144,16 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         )
 
     @defer.inlineCallbacks
-    def start_worker(self, **aws: Any) -> Generator[Any, Any, ec2.SpotWorker]:
-        settings = ec2_settings(self.moto.url, **aws)
+    def start_worker(
+        self, settings: Settings | None = None, **aws: Any
+    ) -> Generator[Any, Any, ec2.SpotWorker]:
+        """The first worker of ``settings`` (by default :func:`ec2_settings` with ``aws``),
+        running under the fake master."""
+        settings = settings or ec2_settings(self.moto.url, **aws)
         worker = workers.build(settings)[0]
         assert isinstance(worker, ec2.SpotWorker)
         worker.poll_interval = 0.05
+        worker.backoff = 0.01
         yield worker.setServiceParent(self.master.workers)
         yield self.master.startService()
         self.addCleanup(self.stop_master)
@@ -166,6 +178,8 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         )["SpotInstanceRequests"]
         assert requests == []
 
+
+class SpotWorkerTest(MotoWorkers):
     # --- the good path ----------------------------------------------------------------
 
     @defer.inlineCallbacks
@@ -177,7 +191,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         keys_before = self.ec2.describe_key_pairs()["KeyPairs"]
 
         sent: list[dict[str, Any]] = []
-        worker._ec2().meta.events.register(
+        worker._ec2_launching().meta.events.register(
             "provide-client-params.ec2.RunInstances", lambda params, **_: sent.append(params)
         )
 
@@ -289,7 +303,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         yield worker.reconfigServiceWithSibling(sibling)
 
         assert worker.password == password
-        assert worker.launch.instance_type == "c5.xlarge"
+        assert worker.launch.instance_types == ("c5.xlarge",)
         yield worker.stop_instance()
         worker.state = worker.state.NOT_SUBSTANTIATED
 
@@ -310,11 +324,16 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
         worker = yield self.start_worker(api_attempts=2)
         # moto always has capacity: answer RunInstances as AWS does when it has none.
         answer_with(
-            worker._ec2(), "RunInstances", lambda: aws_error("InsufficientInstanceCapacity", 500)
+            worker._ec2_launching(),
+            "RunInstances",
+            lambda: aws_error("InsufficientInstanceCapacity", 500),
         )
         with pytest.raises(LatentWorkerFailedToSubstantiate):
             yield worker.start_instance(None)
-        self.assertLogged("worker-1: EC2 refused a spot instance: InsufficientInstanceCapacity")
+        self.assertLogged(
+            "worker-1: no spot c5.large in the default subnet: InsufficientInstanceCapacity"
+        )
+        self.assertLogged(r"worker-1: no capacity for any offer \(spot c5.large in the default")
         self.assert_nothing_left()
         assert worker.instance_id is None
 
@@ -331,7 +350,7 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
             calls.append("RunInstances")
             return next(refusals, None)
 
-        answer_with(worker._ec2(), "RunInstances", throttle)
+        answer_with(worker._ec2_launching(), "RunInstances", throttle)
         yield worker.start_instance(None)
 
         assert calls == ["RunInstances"] * 3
@@ -351,11 +370,13 @@ class SpotWorkerTest(TestReactorMixin, LoggingMixin, unittest.TestCase):
             calls.append("RunInstances")
             return aws_error("RequestLimitExceeded")
 
-        answer_with(worker._ec2(), "RunInstances", throttle)
+        answer_with(worker._ec2_launching(), "RunInstances", throttle)
         with pytest.raises(LatentWorkerFailedToSubstantiate):
             yield worker.start_instance(None)
         assert calls == ["RunInstances"] * 2  # aws.api_attempts
-        self.assertLogged("worker-1: EC2 refused a spot instance: RequestLimitExceeded")
+        self.assertLogged(
+            "worker-1: EC2 refused spot c5.large in the default subnet: RequestLimitExceeded"
+        )
         self.assert_nothing_left()
 
     @defer.inlineCallbacks

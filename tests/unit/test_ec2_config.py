@@ -41,7 +41,7 @@ def ec2_document(**aws: Any) -> dict[str, Any]:
 def test_ec2_workers_need_the_aws_section() -> None:
     document = ec2_document()
     del document["aws"]
-    assert message(document) == "config: aws: required key is missing (workers.kind is 'ec2')"
+    assert message(document) == "config: aws: required key is missing (an ec2 pool needs it)"
 
 
 @pytest.mark.parametrize(
@@ -79,12 +79,13 @@ def test_aws_secrets_are_secret_and_defaults_are_sane() -> None:
     assert "AKIDEXAMPLE" not in repr(settings.aws)
     assert settings.aws.ami_name == "fedora-buildslave-base"
     assert settings.aws.ami_production_only is True
-    assert settings.workers.password is None
+    [pool] = settings.workers
+    assert pool.kind == "ec2" and "password" not in type(pool).model_fields
 
 
 def test_example_settings_are_valid_and_use_ec2_workers() -> None:
     example = validate(yaml.safe_load((ROOT / "config.yml.example").read_text()))
-    assert example.workers.kind == "ec2"
+    assert {pool.kind for pool in example.workers} == {"ec2", "static"}
     assert example.aws is not None
 
 

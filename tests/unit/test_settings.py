@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from config import workers
 from config.settings import ENV_FILE, ENV_JSON, Settings, SettingsError, load, validate
 
 GOOD: dict[str, Any] = {
@@ -85,8 +86,8 @@ def test_good_settings_load_with_defaults() -> None:
         ),
         (
             "workers.kind",
-            "docker",
-            "config: workers.kind: must be one of 'local' or 'ec2', got \"docker\"",
+            "kubernetes",
+            "config: workers: kind must be one of 'local', 'static', 'ec2', got \"kubernetes\"",
         ),
         ("workers.cuont", 2, "config: workers.cuont: unknown key"),
         (
@@ -129,7 +130,7 @@ def test_good_settings_load_with_defaults() -> None:
         (
             "projects.0.builders.0.steps.0.kind",
             "deploy",
-            "config: projects[0].builders[0].steps[0]: kind must be one of 'run', 'test', 'lint', 'docs', 'upload', got 'deploy'",
+            "config: projects[0].builders[0].steps[0]: kind must be one of 'run', 'test', 'lint', 'docs', 'upload', got \"deploy\"",
         ),
         (
             "projects.0.builders.0.steps.0.command",
@@ -144,7 +145,7 @@ def test_good_settings_load_with_defaults() -> None:
         (
             "workers.password",
             REMOVE,
-            "config: workers: password is required when kind is 'local' (the workers need it too)",
+            "config: workers.password: required key is missing",
         ),
     ],
 )
@@ -181,7 +182,7 @@ def test_line_breaks_in_keys_and_values_stay_on_one_line() -> None:
         message({**GOOD, "auth": {"users": {}, "a\nb": 1}}) == 'config: auth."a\\nb": unknown key'
     )
     assert message(changed("workers.kind", "x\u2028y")) == (
-        "config: workers.kind: must be one of 'local' or 'ec2', got \"x\\u2028y\""
+        "config: workers: kind must be one of 'local', 'static', 'ec2', got \"x\\u2028y\""
     )
 
 
@@ -223,8 +224,8 @@ def test_no_settings_at_all_says_what_to_set() -> None:
 def test_json_environment_wins_over_file_and_both_forms_load(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(changed("workers.count", 5)))
-    assert load({ENV_FILE: str(path)}).workers.count == 5
-    assert load({ENV_JSON: json.dumps(GOOD), ENV_FILE: str(path)}).workers.count == 2
+    assert [w.name for w in workers.build(load({ENV_FILE: str(path)}))][-1] == "worker-5"
+    assert len(workers.build(load({ENV_JSON: json.dumps(GOOD), ENV_FILE: str(path)}))) == 2
 
 
 def test_shipped_settings_files_are_valid() -> None:
