@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, janitor, mends, push
+from bench import bigrepo, burst, checkconfig, ec2_cost, janitor, mends, push
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -25,10 +25,11 @@ class Sizes:
     files: int
     runs: int
     history: int
+    ec2_burst: int
 
 
-FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000)
-QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100)
+FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000, ec2_burst=6)
+QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2)
 
 
 def run(sizes: Sizes, root: Path, cache: Path, each_mend: bool = False) -> list[Row]:
@@ -42,6 +43,7 @@ def run(sizes: Sizes, root: Path, cache: Path, each_mend: bool = False) -> list[
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
+    rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
     return rows
 
 

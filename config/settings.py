@@ -267,8 +267,23 @@ class Ec2Pool(Pool):
     tags: dict[Name, Text] = Field(default_factory=dict)
 
 
-AnyPool = Annotated[LocalPool | StaticPool | Ec2Pool, Field(discriminator="kind")]
-POOL_KINDS = ("local", "static", "ec2")
+class DockerPool(Pool):
+    """A new container per build on a Docker host (Buildbot's ``DockerLatentWorker``),
+    removed after the build: ``<name>-1`` .. ``<name>-<count>`` builds at once."""
+
+    kind: Literal["docker"]
+    count: Count = 2
+    image: Text
+    docker_host: Text = "unix:///var/run/docker.sock"
+    # Docker's network mode for the containers (``host``: they share the host's network).
+    network_mode: Text | None = None
+    # Where the containers reach the master (host:port); default buildmaster.host and
+    # worker_port.
+    master_address: Text | None = None
+
+
+AnyPool = Annotated[LocalPool | StaticPool | Ec2Pool | DockerPool, Field(discriminator="kind")]
+POOL_KINDS = ("local", "static", "ec2", "docker")
 
 
 def _pools(value: Any) -> Any:
@@ -285,7 +300,7 @@ def _pools(value: Any) -> Any:
 Pools = Annotated[list[AnyPool], Field(min_length=1), BeforeValidator(_pools)]
 
 
-def worker_names(pool: LocalPool | StaticPool | Ec2Pool) -> list[str]:
+def worker_names(pool: LocalPool | StaticPool | Ec2Pool | DockerPool) -> list[str]:
     """The names ``pool``'s workers log in with."""
     if isinstance(pool, StaticPool):
         return [worker.name for worker in pool.workers]

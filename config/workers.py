@@ -1,5 +1,5 @@
 """The workers builds run on, pool by pool: local processes, the team's own machines
-(static), or EC2 latent workers."""
+(static), EC2 latent workers, or a container per build (docker)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from config import ec2, userdata
 from config.settings import (
     AnyPool,
     Aws,
+    DockerPool,
     Ec2Pool,
     LocalPool,
     Settings,
@@ -33,6 +34,8 @@ def build(settings: Settings) -> list[AbstractWorker]:
             built += ec2_workers(settings, settings.aws, pool)
         elif isinstance(pool, StaticPool):
             built += static_workers(pool, secret)
+        elif isinstance(pool, DockerPool):
+            built += docker_workers(settings, pool)
         else:
             built += local_workers(pool, secret)
     return built
@@ -57,6 +60,27 @@ def static_workers(pool: StaticPool, secret: str) -> list[AbstractWorker]:
             properties={"pool": pool.name},
         )
         for n, static in enumerate(pool.workers)
+    ]
+
+
+def docker_workers(settings: Settings, pool: DockerPool) -> list[AbstractWorker]:
+    """Latent workers that each run one build in a new container of the pool's image
+    (``slave/docker/``), with a random password per master start, then remove it."""
+    master = settings.buildmaster
+    hostconfig = {"network_mode": pool.network_mode} if pool.network_mode else {}
+    return [
+        worker.DockerLatentWorker(
+            name,
+            None,
+            docker_host=pool.docker_host,
+            image=pool.image,
+            masterFQDN=pool.master_address or f"{master.host}:{master.worker_port}",
+            hostconfig=hostconfig,
+            build_wait_timeout=0,
+            max_builds=pool.max_builds,
+            properties={"pool": pool.name},
+        )
+        for name in worker_names(pool)
     ]
 
 

@@ -190,3 +190,27 @@ def fake_zulip() -> Iterator[RecordingServer]:
     """A local Zulip: records what the fabfile posts and answers as Zulip does."""
     with RecordingServer(status=200) as zulip:
         yield zulip
+
+
+WORKER_IMAGE = "buildbot-docker-worker:test"
+
+
+@pytest.fixture(scope="session")
+def worker_image(docker: list[str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The docker pool's worker image (slave/docker/Dockerfile) on the local base image."""
+    lock_file = tmp_path_factory.getbasetemp().parent / "worker-image.lock"
+    with lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        base = [str(CHECKOUT / "deploy" / "make-base-image"), f"--docker={shlex.join(docker)}"]
+        run([*base, BASE_IMAGE], timeout=1200)
+        run(
+            [
+                str(CHECKOUT / "slave" / "docker" / "build"),
+                f"--base={BASE_IMAGE}",
+                f"--tag={WORKER_IMAGE}",
+                f"--docker={shlex.join(docker)}",
+            ],
+            cwd=CHECKOUT,
+            timeout=1200,
+        )
+    return WORKER_IMAGE

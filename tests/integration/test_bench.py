@@ -36,6 +36,7 @@ ROWS = [
     "janitor on 100 builds of history: log chunks deleted",
     "janitor on 100 builds of history: duration",
     "janitor on 100 builds of history: index page's longest wait",
+    "ec2 burst of 2: instance-seconds per build",
 ]
 
 

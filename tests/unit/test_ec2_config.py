@@ -85,7 +85,7 @@ def test_aws_secrets_are_secret_and_defaults_are_sane() -> None:
 
 def test_example_settings_are_valid_and_use_ec2_workers() -> None:
     example = validate(yaml.safe_load((ROOT / "config.yml.example").read_text()))
-    assert {pool.kind for pool in example.workers} == {"ec2", "static"}
+    assert {pool.kind for pool in example.workers} == {"ec2", "static", "docker"}
     assert example.aws is not None
 
 

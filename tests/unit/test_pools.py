@@ -29,6 +29,7 @@ POOLS: list[dict[str, Any]] = [
     },
     {"name": "mac", "kind": "static", "workers": [{"name": "mac-mini", "password": "mac-pw"}]},
     {"name": "here", "kind": "local", "count": 1, "password": "local-pw"},
+    {"name": "box", "kind": "docker", "count": 1, "image": "worker:1", "network_mode": "host"},
 ]
 
 
@@ -48,6 +49,7 @@ def test_each_pool_gives_its_workers_named_after_it() -> None:
         ("large-1", "SpotWorker"),
         ("mac-mini", "Worker"),
         ("here-1", "Worker"),
+        ("box-1", "DockerLatentWorker"),
     ]
 
 
@@ -55,7 +57,14 @@ def test_a_builder_runs_only_on_the_workers_of_its_pools() -> None:
     [only_large] = builders.build(validate(document(pools=["large", "mac"])))
     assert only_large.workernames == ["large-1", "mac-mini"]
     [anywhere] = builders.build(validate(document()))
-    assert anywhere.workernames == ["small-1", "small-2", "large-1", "mac-mini", "here-1"]
+    assert anywhere.workernames == [
+        "small-1",
+        "small-2",
+        "large-1",
+        "mac-mini",
+        "here-1",
+        "box-1",
+    ]
 
 
 def test_an_ec2_pool_launches_as_its_settings_say() -> None:
@@ -84,6 +93,17 @@ def test_an_ec2_pool_takes_what_it_leaves_out_from_aws() -> None:
     assert launch.max_spot_price == AWS["max_spot_price"]
     assert launch.instance_profile is None
     assert small._config_kwargs["build_wait_timeout"] == 600  # per-second billing
+
+
+def test_a_docker_pool_runs_each_build_in_a_container_of_its_image() -> None:
+    box = workers.build(validate(document()))[-1]
+    arguments = box._config_kwargs
+    assert box._config_args == ("box-1", None)  # a random password per master start
+    assert arguments["image"] == "worker:1"
+    assert arguments["docker_host"] == "unix:///var/run/docker.sock"
+    assert arguments["masterFQDN"] == "127.0.0.1:9989"
+    assert arguments["hostconfig"] == {"network_mode": "host"}
+    assert arguments["build_wait_timeout"] == 0  # removed after each build
 
 
 def test_static_workers_passwords_are_secrets_of_their_own() -> None:

@@ -87,7 +87,7 @@ def test_good_settings_load_with_defaults() -> None:
         (
             "workers.kind",
             "kubernetes",
-            "config: workers: kind must be one of 'local', 'static', 'ec2', got \"kubernetes\"",
+            "config: workers: kind must be one of 'local', 'static', 'ec2', 'docker', got \"kubernetes\"",
         ),
         ("workers.cuont", 2, "config: workers.cuont: unknown key"),
         (
@@ -182,7 +182,7 @@ def test_line_breaks_in_keys_and_values_stay_on_one_line() -> None:
         message({**GOOD, "auth": {"users": {}, "a\nb": 1}}) == 'config: auth."a\\nb": unknown key'
     )
     assert message(changed("workers.kind", "x\u2028y")) == (
-        "config: workers: kind must be one of 'local', 'static', 'ec2', got \"x\\u2028y\""
+        "config: workers: kind must be one of 'local', 'static', 'ec2', 'docker', got \"x\\u2028y\""
     )
 
 
