@@ -19,9 +19,8 @@ from typing import Any
 
 from bench.report import Row
 from config.local import BIN, LocalCluster
-from tests.conftest import local_settings
-from tests.harness import MOTO_REGION, GitRepo, Master, Moto, wait_for
-from tests.integration.test_ec2_master import assignments, instances
+from tests.harness import GitRepo, Master, Moto, wait_for
+from tests.integration.test_ec2_master import assignments, ec2_master_settings, instances
 from tests.integration.test_metrics import scrape
 
 IDLE = 3
@@ -74,28 +73,16 @@ def measure(root: Path, builds: int) -> list[Row]:
     stop = threading.Event()
     try:
         ec2 = moto.client("ec2")
-        ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
-        ec2.create_key_pair(KeyName="bench")
         repo = GitRepo(root / "repo")
         repo.commit({"README": "bench\n"}, "initial")
         repo.push()
-        document = local_settings(
-            repo.url,
-            [{"name": "build", "steps": [{"kind": "run", "command": ["sleep", "1"]}]}],
-            workers={"kind": "ec2", "count": WORKERS},
-            aws={
-                "region": MOTO_REGION,
-                "access_key_id": "testing",
-                "secret_access_key": "testing",
-                "endpoint_url": moto.url,
-                "ami_owners": ["111122223333"],
-                "max_spot_price": 0.1,
-                "keypair": "bench",
-                "security_group": "ssh",
-                "build_wait_timeout": IDLE,
-            },
+        document = ec2_master_settings(
+            repo,
+            moto,
+            count=WORKERS,
+            builders=[{"name": "build", "steps": [{"kind": "run", "command": ["sleep", "1"]}]}],
+            build_wait_timeout=IDLE,
         )
-        del document["workers"]["password"]
         cluster = LocalCluster(root / "cluster", document)
         cluster.start()
         master = Master(cluster)

@@ -45,15 +45,24 @@ def assignments(script: str) -> dict[str, str]:
     return {name: value for name, value in words}
 
 
-def ec2_master_settings(repo: GitRepo, moto: Moto, **aws: Any) -> dict[str, Any]:
-    """A test master whose one worker is an EC2 spot worker on moto."""
+CHECKS = [{"name": "checks", "steps": [{"kind": "run", "command": ["true"]}]}]
+
+
+def ec2_master_settings(
+    repo: GitRepo,
+    moto: Moto,
+    count: int = 1,
+    builders: list[dict[str, Any]] = CHECKS,
+    **aws: Any,
+) -> dict[str, Any]:
+    """A test master whose ``count`` workers are EC2 spot workers on moto."""
     ec2 = moto.client("ec2")
     ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
     ec2.create_key_pair(KeyName="hybrid-master")
     settings = local_settings(
         repo.url,
-        [{"name": "checks", "steps": [{"kind": "run", "command": ["true"]}]}],
-        workers={"kind": "ec2", "count": 1},
+        builders,
+        workers={"kind": "ec2", "count": count},
         github={"token": TOKEN, "webhook_secret": "hook-secret", "report_status": False},
         aws={
             "region": MOTO_REGION,
