@@ -9,6 +9,7 @@ from typing import Any
 import bcrypt
 from buildbot.plugins import util
 from buildbot.www.auth import CustomAuth, NoAuth
+from buildbot.www.authz.roles import RolesFromBase
 from twisted.cred.credentials import IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, threads
@@ -59,14 +60,46 @@ def passwords(settings: Settings) -> dict[str, str]:
     return {name: secret.get_secret_value() for name, secret in settings.auth.users.items()}
 
 
+class RolesFromTeams(RolesFromBase):
+    """``admins`` for members of the named GitHub teams.
+
+    Buildbot's ``GitHubAuth`` lists a user's teams among their groups as ``org/name`` and
+    ``org/slug``; a role matcher of our own, Buildbot's documented way to map user details
+    to roles, gives the role to the members of any of ``teams``.
+    """
+
+    def __init__(self, teams: list[str]) -> None:
+        super().__init__()
+        self.teams = set(teams)
+
+    def getRolesFromUser(self, userDetails: dict[str, Any]) -> list[str]:
+        return ["admins"] if self.teams & set(userDetails.get("groups") or ()) else []
+
+
 def auth(settings: Settings) -> tuple[Any, Any]:
-    """``(auth, authz)``: users log in with passwords; anyone reads, only admins control."""
-    users = passwords(settings)
+    """``(auth, authz)``: users log in with passwords or with GitHub; anyone reads, only
+    admins control."""
+    github = settings.auth.github
+    if github is None:
+        users = passwords(settings)
+        login: Any = PasswordAuth(users) if users else NoAuth()
+        matchers = [util.RolesFromUsername(roles=["admins"], usernames=settings.auth.admins)]
+    else:
+        login = util.GitHubAuth(
+            github.client_id,
+            util.Secret("auth.github.client_secret"),
+            serverURL=github.server_url,
+            apiVersion=4,  # GraphQL: the only way GitHubAuth reads team membership
+            getTeamsMembership=bool(github.admin_teams),
+        )
+        matchers = [
+            util.RolesFromUsername(roles=["admins"], usernames=github.admin_users),
+            RolesFromTeams(github.admin_teams),
+        ]
     authz = util.Authz(
-        allowRules=[util.AnyControlEndpointMatcher(role="admins")],
-        roleMatchers=[util.RolesFromUsername(roles=["admins"], usernames=settings.auth.admins)],
+        allowRules=[util.AnyControlEndpointMatcher(role="admins")], roleMatchers=matchers
     )
-    return (PasswordAuth(users) if users else NoAuth()), authz
+    return login, authz
 
 
 def build(settings: Settings) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Playwright, sync_playwright
 
 from tests.harness import free_port, wait_for
 from tests.recording_server import RecordingServer
@@ -214,3 +215,10 @@ def worker_image(docker: list[str], tmp_path_factory: pytest.TempPathFactory) ->
             timeout=1200,
         )
     return WORKER_IMAGE
+
+
+@pytest.fixture
+def playwright() -> Iterator[Playwright]:
+    """Playwright, driving Debian's chromium (see test_web_ui.py)."""
+    with sync_playwright() as driver:
+        yield driver

@@ -7,12 +7,11 @@ download). Screenshots go to ``test-output/web-ui/`` (ignored by git) for a pers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
 from tests.conftest import StartMaster, local_settings
 from tests.harness import SUCCESS, GitRepo, Master
@@ -40,12 +39,6 @@ CHROMIUM_ARGS = [
 ]
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "web-ui"
 QUICK = [{"name": "checks", "steps": [{"kind": "run", "name": "hello", "command": ["echo", "hi"]}]}]
-
-
-@pytest.fixture
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
 
 
 @pytest.fixture

@@ -1,0 +1,172 @@
+"""A local GitHub (Enterprise-shaped: ``/login/oauth/...`` and ``/api/graphql``) on
+127.0.0.1 for the web UI's "Login with GitHub", answering as GitHub documents:
+
+- ``GET /login/oauth/authorize``: the user the test says is signed in at GitHub
+  (:attr:`FakeGitHub.signed_in`) grants access at once: a redirect to ``redirect_uri``
+  with a one-time ``code`` and the ``state`` given;
+- ``POST /login/oauth/access_token``: that code, with the app's client id and secret
+  (basic auth or form fields), becomes an access token (JSON when asked for JSON,
+  otherwise form-encoded, as GitHub answers);
+- ``POST /api/graphql``: with ``Authorization: token <access token>`` (or ``bearer``),
+  the ``viewer`` (login, name, email, organisations) and, per organisation, the teams
+  whose members include the user.
+
+Anything else, a wrong secret, a used code or an unknown token is refused as GitHub
+refuses it. Each request is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+TEAM_QUERY = re.compile(
+    r'(\w+): organization\(login: "([^"]+)"\) \{\s*teams\(first: 100 userLogins: \["([^"]+)"\]\)'
+)
+
+
+@dataclass
+class Person:
+    login: str
+    name: str
+    orgs: dict[str, list[str]] = field(default_factory=dict)
+    """Organisation -> the names of its teams the person is in."""
+
+
+class FakeGitHub:
+    def __init__(self, client_id: str, client_secret: str, people: list[Person]) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.people = {person.login: person for person in people}
+        self.signed_in: str | None = None
+        self.codes: dict[str, str] = {}
+        self.tokens: dict[str, str] = {}
+        self.requests: list[tuple[str, str]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    # --- the endpoints ------------------------------------------------------------------
+
+    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if query.get("client_id") != self.client_id or self.signed_in is None:
+            return 404, {}, b"Not Found"
+        code = secrets.token_hex(10)
+        self.codes[code] = self.signed_in
+        back = {"code": code, **({"state": query["state"]} if "state" in query else {})}
+        return 302, {"Location": f"{query['redirect_uri']}?{urlencode(back)}"}, b""
+
+    def access_token(
+        self, form: dict[str, str], basic: tuple[str, str] | None, accept: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        client = basic or (form.get("client_id", ""), form.get("client_secret", ""))
+        login = self.codes.pop(form.get("code", ""), None)
+        if client != (self.client_id, self.client_secret):
+            answer = {"error": "incorrect_client_credentials"}
+        elif login is None:
+            answer = {"error": "bad_verification_code"}
+        else:
+            token = "gho_" + secrets.token_hex(16)
+            self.tokens[token] = login
+            answer = {"access_token": token, "token_type": "bearer", "scope": "read:org,user:email"}
+        if "json" in accept:
+            return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+        return (
+            200,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode(answer).encode(),
+        )
+
+    def graphql(self, token: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        login = self.tokens.get(token)
+        if login is None:
+            body = {"message": "Bad credentials"}
+            return 401, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        person = self.people[login]
+        data: dict[str, Any] = {}
+        if "viewer" in query:
+            data["viewer"] = {
+                "login": person.login,
+                "name": person.name,
+                "email": f"{person.login}@example.com",
+                "organizations": {"edges": [{"node": {"login": org}} for org in person.orgs]},
+            }
+        for alias, org, user in TEAM_QUERY.findall(query):
+            teams = self.people[user].orgs.get(org, []) if user in self.people else []
+            edges = [{"node": {"name": t, "slug": t.lower().replace(" ", "-")}} for t in teams]
+            data[alias] = {"teams": {"edges": edges}}
+        return 200, {"Content-Type": "application/json"}, json.dumps({"data": data}).encode()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        github = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                github.requests.append(("GET", parts.path))
+                if parts.path == "/login/oauth/authorize":
+                    self.answer(*github.authorize(dict(parse_qsl(parts.query))))
+                else:
+                    self.answer(404, {}, b"Not Found")
+
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                github.requests.append(("POST", parts.path))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if parts.path == "/login/oauth/access_token":
+                    form = dict(parse_qsl(body))
+                    self.answer(
+                        *github.access_token(form, self.basic(), self.headers.get("Accept", ""))
+                    )
+                elif parts.path == "/api/graphql":
+                    token = self.headers.get("Authorization", "").split(" ", 1)[-1]
+                    self.answer(*github.graphql(token, json.loads(body or "{}").get("query", "")))
+                else:
+                    self.answer(404, {}, b"Not Found")
+
+            def basic(self) -> tuple[str, str] | None:
+                header = self.headers.get("Authorization", "")
+                if not header.startswith("Basic "):
+                    return None
+                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                return user, password
+
+            def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        return Handler
