@@ -21,12 +21,12 @@ import base64
 import json
 import re
 import secrets
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.loopback import LoopbackServer
 
 TEAM_QUERY = re.compile(
     r'(\w+): organization\(login: "([^"]+)"\) \{\s*teams\(first: 100 userLogins: \["([^"]+)"\]\)'
@@ -41,7 +41,7 @@ class Person:
     """Organisation -> the names of its teams the person is in."""
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     def __init__(self, client_id: str, client_secret: str, people: list[Person]) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -50,26 +50,7 @@ class FakeGitHub:
         self.codes: dict[str, str] = {}
         self.tokens: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        super().__init__(self._handler())
 
     # --- the endpoints ------------------------------------------------------------------
 

@@ -10,13 +10,13 @@ key it was signed with, are recorded.
 
 from __future__ import annotations
 
-import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
+
+from tests.loopback import LoopbackServer
 
 SPOT = "InstanceMarketOptions.MarketType"
 
@@ -33,7 +33,7 @@ class Refusal:
         return all(params.get(key) == value for key, value in self.match)
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """``with FaultProxy(moto_url) as proxy:`` boto3 pointed at ``proxy.url``."""
 
     def __init__(self, upstream: str) -> None:
@@ -85,12 +85,7 @@ class FaultProxy:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
     def refuse(self, code: str, status: int = 500, **match: str) -> None:
         """Answer calls carrying every ``match`` parameter with AWS error ``code``."""
@@ -118,20 +113,6 @@ class FaultProxy:
             for c in self.calls
             if c.get("Action") == "RunInstances"
         ]
-
-    def __enter__(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
 
 
 def error_xml(code: str) -> str:

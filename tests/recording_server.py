@@ -12,9 +12,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Request:
         return {k: v[0] for k, v in parse_qs(self.body).items()}
 
 
-class RecordingServer:
+class RecordingServer(LoopbackServer):
     """Answers every request with ``status`` and a JSON body, and keeps a copy of it."""
 
     def __init__(self, status: int = 201) -> None:
@@ -44,12 +46,7 @@ class RecordingServer:
         self.answers: dict[str, Any] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(self._handler())
 
     def recorded(self) -> list[Request]:
         with self._lock:
@@ -111,11 +108,3 @@ class RecordingServer:
                 """Quiet: the test reads the records instead."""
 
         return Handler
-
-    def __enter__(self) -> RecordingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
