@@ -14,12 +14,11 @@ from buildbot.locks import WorkerLock
 from buildbot.plugins import steps, util
 from buildbot.process.buildstep import BuildStep
 
-from config import results, workers
+from config import github_app, results, workers
 from config.settings import (
     Builder,
     CommandOptions,
     DocsStep,
-    Identity,
     LintStep,
     Project,
     RunStep,
@@ -99,22 +98,29 @@ RECIPE_STEPS: dict[str, Callable[[Any], BuildStep | list[BuildStep]]] = {
 }
 
 
-def checkout(project: Project) -> BuildStep:
-    """The pushed commit, in a tree kept between builds so a warm worker fetches only news."""
-    return Checkout(name="checkout", repourl=project.repository, haltOnFailure=True)
-
-
 def factory(
-    project: Project, builder: Builder, bot: Identity, on_ec2: bool = False
+    project: Project,
+    builder: Builder,
+    settings: Settings,
 ) -> util.BuildFactory:
-    """Checkout, MergeForward, the recipe; first the instance's properties when the
-    builder may run on EC2 workers."""
+    """Checkout (the pushed commit, in a tree kept between builds so a warm worker fetches
+    only news), MergeForward, the recipe; first the instance's properties when the builder
+    may run on EC2 workers. Only the checkout and the merge get GitHub's credentials."""
     recipe: list[BuildStep] = []
     for step in builder.steps:
         made = RECIPE_STEPS[step.kind](step)
         recipe += made if isinstance(made, list) else [made]
+    on_ec2 = any(pool.kind == "ec2" for pool in settings.pools_of(builder))
     machine: list[BuildStep] = [InstanceProperties()] if on_ec2 else []
-    return util.BuildFactory([*machine, checkout(project), MergeForward(project, bot), *recipe])
+    fetching = github_app.checkout_env(settings.github, project.repository)
+    return util.BuildFactory(
+        [
+            *machine,
+            Checkout(name="checkout", repourl=project.repository, haltOnFailure=True, env=fetching),
+            MergeForward(project, settings.bot, env=fetching),
+            *recipe,
+        ]
+    )
 
 
 def locks(builder: Builder) -> list[Any]:
@@ -143,12 +149,7 @@ def build(settings: Settings) -> list[util.BuilderConfig]:
         util.BuilderConfig(
             name=builder.name,
             workernames=workers.names(settings.pools_of(builder)),
-            factory=factory(
-                project,
-                builder,
-                settings.bot,
-                on_ec2=any(pool.kind == "ec2" for pool in settings.pools_of(builder)),
-            ),
+            factory=factory(project, builder, settings),
             project=project.name,
             locks=locks(builder),
             **expected_failure(project, builder),

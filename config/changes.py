@@ -20,6 +20,7 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 
+from config import github_app
 from config.pull_requests import GitHubApi, PullRequestEvents, repository_key
 from config.settings import Project, Settings
 
@@ -212,7 +213,7 @@ def hook_dialects(settings: Settings) -> dict[str, Any]:
             "custom_class": GitHubHook,
             "projects": projects,
             "secret": util.Secret("github.webhook_secret"),
-            "token": util.Secret("github.token"),
+            "token": github_app.credentials(settings.github),
             "github_api_endpoint": settings.github.api_url,
             "pull_requests": settings.github.pull_requests,
         }

@@ -83,7 +83,7 @@ class Launch:
     api_attempts: int
     template: str
     values: tuple[tuple[str, str], ...]
-    """The user-data template and its values other than the password and the token."""
+    """The user-data template and its values other than the password."""
 
 
 CAPACITY_ERRORS = frozenset(
@@ -197,7 +197,7 @@ class SpotWorker(AbstractLatentWorker):
     """A latent worker that runs its builds on a one-time EC2 spot instance."""
 
     # Rendered by Buildbot at (re)configuration, from the secret provider.
-    secrets = ("access_key_id", "secret_access_key", "github_token")
+    secrets = ("access_key_id", "secret_access_key")
     poll_interval = 5.0
     """Seconds between looks at a starting or ending instance (tests make it shorter)."""
     backoff = 0.5
@@ -230,7 +230,6 @@ class SpotWorker(AbstractLatentWorker):
         launch: Launch,
         access_key_id: Any,
         secret_access_key: Any,
-        github_token: Any = None,
         **kwargs: Any,
     ) -> None:
         super().checkConfig(name, password, **kwargs)
@@ -243,12 +242,10 @@ class SpotWorker(AbstractLatentWorker):
         launch: Launch,
         access_key_id: str | None,
         secret_access_key: str | None,
-        github_token: str | None = None,
         **kwargs: Any,
     ) -> Generator[Any, Any, None]:
         self.launch = launch
         self._credentials = (access_key_id, secret_access_key)
-        self.github_token = github_token or ""
         self._client: Any = None
         self._launch_client: Any = None
         if not hasattr(self, "spent"):  # kept across reconfigs, like the worker itself
@@ -288,7 +285,6 @@ class SpotWorker(AbstractLatentWorker):
         values = {
             **dict(self.launch.values),
             "WORKER_PASSWORD": self.password,
-            "GITHUB_TOKEN": self.github_token,
         }
         return userdata.render(self.launch.template, values)
 

@@ -207,9 +207,11 @@ class GitHubApi:
         self.token = token
 
     @defer.inlineCallbacks
-    def _session(self) -> Generator[Any, Any, Any]:
+    def _session(self, repository: str) -> Generator[Any, Any, Any]:
         properties = Properties()
         properties.master = self.master
+        # A GitHub App's token is for the installation on the repository's owner.
+        properties.setProperty("github_repository", repository, "GitHubApi")
         token = yield properties.render(self.token)
         headers = {"User-Agent": "Buildbot", "Authorization": f"token {token}"}
         return httpclientservice.HTTPSession(self.master.httpservice, self.url, headers=headers)
@@ -217,7 +219,7 @@ class GitHubApi:
     @defer.inlineCallbacks
     def commit_message(self, repository: str, sha: str) -> Generator[Any, Any, str]:
         """The commit's message; empty when GitHub does not answer (the build goes ahead)."""
-        session = yield self._session()
+        session = yield self._session(repository)
         response = yield session.get(f"/repos/{repository}/commits/{sha}")
         if not 200 <= response.code < 300:
             log.msg(f"GitHub gave {response.code} for commit {sha} of {repository}")
@@ -229,7 +231,7 @@ class GitHubApi:
     def pending(
         self, repository: str, sha: str, contexts: list[str], description: str
     ) -> Generator[Any, Any, None]:
-        session = yield self._session()
+        session = yield self._session(repository)
         for context in contexts:
             body = {"state": "pending", "context": context, "description": description}
             response = yield session.post(f"/repos/{repository}/statuses/{sha}", json=body)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 from buildbot.plugins import util
 from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, SUCCESS, WARNINGS
@@ -17,7 +15,8 @@ from buildbot.reporters.message import MessageFormatterFunction
 from buildbot.util.service import BuildbotService
 from twisted.internet import defer
 
-from config import superseded, zulip
+from config import github_app, superseded, zulip
+from config.github_app import repository_slug
 from config.settings import GitHub, Settings
 
 _OUTCOMES = {
@@ -108,16 +107,6 @@ class CommitStatusPush(GitHubStatusPush):
         return super().createStatus(*args, **kwargs)
 
 
-def repository_slug(repository: str) -> tuple[str | None, str | None]:
-    """``https://github.com/ClusterHQ/flocker.git`` -> ``("ClusterHQ", "flocker")``."""
-    path = urlsplit(repository).path if "://" in repository else repository.split(":")[-1]
-    parts = PurePosixPath(path.rstrip("/")).parts
-    if len(parts) < 2 or parts[-2] == "/":
-        return None, None
-    name = parts[-1].removesuffix(".git")
-    return (parts[-2], name) if name else (None, None)
-
-
 def github_status(github: GitHub) -> ReporterBase:
     """Pending when a build is requested or starts, then success/failure/error, per builder.
 
@@ -129,7 +118,7 @@ def github_status(github: GitHub) -> ReporterBase:
     """
     formatter = StatusFormatter()
     return CommitStatusPush(
-        token=util.Secret("github.token"),
+        token=github_app.credentials(github),
         context=util.Interpolate("buildbot/%(prop:buildername)s"),
         baseURL=github.api_url,
         generators=[

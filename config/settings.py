@@ -445,12 +445,32 @@ class PullRequests(Section):
     approve_label: Text | None = "ci-approved"
 
 
+class GitHubApp(Section):
+    """The master acts as this GitHub App, with short-lived installation tokens."""
+
+    app_id: Annotated[int, Field(gt=0)]
+    private_key: SecretStr
+    # The installation on the organisation; null: found for each repository.
+    installation_id: Annotated[int, Field(gt=0)] | None = None
+
+
 class GitHub(Section):
-    token: SecretStr
+    # A personal access token, or a GitHub App (one of the two).
+    token: SecretStr | None = None
+    app: GitHubApp | None = None
     webhook_secret: SecretStr
     api_url: Text = "https://api.github.com"
     report_status: bool = True
     pull_requests: PullRequests = Field(default_factory=PullRequests)
+
+    @model_validator(mode="after")
+    def _token_or_app(self) -> GitHub:
+        if (self.token is None) == (self.app is None):
+            raise PydanticCustomError(
+                "credentials",
+                "give token (a personal access token) or app (a GitHub App), one of them",
+            )
+        return self
 
 
 class Zulip(Section):

@@ -216,7 +216,7 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
                 f"Merge {todo.target} into {branch}",
             ],
             initialStdin=MERGE_SCRIPT,
-            env=self._identity_env(),
+            env={**(self.env or {}), **self._identity_env()},
         )
         said = reported(stdout)
         if rc in MERGE_FAILURES:

@@ -131,7 +131,6 @@ def ec2_workers(settings: Settings, aws: Aws, pool: Ec2Pool) -> list[AbstractWor
     terminated (Buildbot's missing timer).
     """
     template = userdata.TEMPLATE.read_text(encoding="utf-8")
-    token = util.Secret("github.token") if settings.github is not None else None
     keys = aws.access_key_id is not None
     return [
         ec2.SpotWorker(
@@ -139,7 +138,6 @@ def ec2_workers(settings: Settings, aws: Aws, pool: Ec2Pool) -> list[AbstractWor
             launch=launch(settings, aws, pool, name, template),
             access_key_id=util.Secret("aws.access_key_id") if keys else None,
             secret_access_key=util.Secret("aws.secret_access_key") if keys else None,
-            github_token=token,
             max_builds=pool.max_builds,
             build_wait_timeout=(
                 aws.build_wait_timeout if pool.idle_timeout is None else pool.idle_timeout

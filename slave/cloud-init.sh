@@ -9,7 +9,6 @@ MASTER_HOST=@MASTER_HOST@
 MASTER_PORT=@MASTER_PORT@
 WORKER_NAME=@WORKER_NAME@
 WORKER_PASSWORD=@WORKER_PASSWORD@
-GITHUB_TOKEN=@GITHUB_TOKEN@
 WHEELHOUSE_URL=@WHEELHOUSE_URL@
 # Python appended to the worker's buildbot.tac: the workers' end of the mends
 # (mends/nodelay_worker.tac), or nothing when they are off.
@@ -24,16 +23,8 @@ if [ -n "$WHEELHOUSE_URL" ]; then
   printf '[global]\nfind-links = %s\n' "$WHEELHOUSE_URL" >/etc/pip.conf
 fi
 
-# Builds clone private repositories over HTTPS with the bot's token.
-if [ -n "$GITHUB_TOKEN" ]; then
-  (
-    umask 077
-    printf 'https://x-access-token:%s@github.com\n' "$GITHUB_TOKEN" \
-      >"$WORKER_HOME/.git-credentials"
-  )
-  chown "$WORKER_USER:" "$WORKER_HOME/.git-credentials"
-  runuser -u "$WORKER_USER" -- git config --global credential.helper store
-fi
+# No GitHub token here: the master hands one to each build's checkout (README: Login
+# with GitHub / GitHub App), and nothing of it stays on the worker's disk.
 
 # Build steps run as the worker's user: keep them from the instance's metadata service,
 # which would hand them this user data (the worker's password) and the instance's role.

@@ -11,6 +11,15 @@
   the ``viewer`` (login, name, email, organisations) and, per organisation, the teams
   whose members include the user.
 
+And, for a GitHub App (:class:`App`), under ``/api/v3``:
+
+- ``GET /repos/<owner>/<name>/installation`` and ``POST /app/installations/<id>/access_tokens``
+  with ``Authorization: Bearer <JWT>``: the JWT must be RS256-signed with the app's key,
+  name the app as its issuer and live at most ten minutes; a token is minted with its
+  ``expires_at``, after which it is refused;
+- ``POST /repos/<owner>/<name>/statuses/<sha>`` with ``Authorization: token <installation
+  token>``: recorded in :attr:`FakeGitHub.statuses` when the token is valid, else 401.
+
 Anything else, a wrong secret, a used code or an unknown token is refused as GitHub
 refuses it. Each request is recorded.
 """
@@ -18,13 +27,17 @@ refuses it. Each request is recorded.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import jwt
 
 from tests.loopback import LoopbackServer
 
@@ -41,11 +54,34 @@ class Person:
     """Organisation -> the names of its teams the person is in."""
 
 
+@dataclass
+class App:
+    app_id: int
+    public_key: str
+    """PEM of the app's public key: what GitHub checks JWTs with."""
+    installations: dict[str, int]
+    """Account (owner) -> installation id."""
+    token_lifetime: float = 3600.0
+
+
 class FakeGitHub(LoopbackServer):
-    def __init__(self, client_id: str, client_secret: str, people: list[Person]) -> None:
+    def __init__(
+        self,
+        client_id: str = "",
+        client_secret: str = "",
+        people: list[Person] | None = None,
+        app: App | None = None,
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
-        self.people = {person.login: person for person in people}
+        self.people = {person.login: person for person in people or []}
+        self.app = app
+        self.installation_tokens: dict[str, tuple[int, float]] = {}
+        """Minted token -> (installation, when it expires)."""
+        self.statuses: list[tuple[str, dict[str, Any]]] = []
+        """Accepted statuses: (sha, body)."""
+        self.refused: list[str] = []
+        """Why each refused App or status call was refused."""
         self.signed_in: str | None = None
         self.codes: dict[str, str] = {}
         self.tokens: dict[str, str] = {}
@@ -103,6 +139,61 @@ class FakeGitHub(LoopbackServer):
             data[alias] = {"teams": {"edges": edges}}
         return 200, {"Content-Type": "application/json"}, json.dumps({"data": data}).encode()
 
+    # --- the App endpoints ----------------------------------------------------------
+
+    def valid_installation_token(self, token: str) -> bool:
+        """Whether ``token`` is an installation token this GitHub minted and still honours."""
+        known = self.installation_tokens.get(token)
+        return known is not None and known[1] > time.time()
+
+    def _app_refusal(self, authorization: str) -> str | None:
+        """Why a call with this ``Authorization`` is not the App's, or None."""
+        if self.app is None or not authorization.startswith("Bearer "):
+            return "no app JWT"
+        try:
+            claims = jwt.decode(authorization[7:], self.app.public_key, algorithms=["RS256"])
+        except jwt.PyJWTError as error:
+            return f"bad JWT: {error}"
+        if str(claims.get("iss")) != str(self.app.app_id):
+            return "JWT of another app"
+        if claims["exp"] - claims["iat"] > 600:
+            return "JWT lives too long"
+        return None
+
+    def app_call(
+        self, method: str, path: str, authorization: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, str], bytes]:
+        def answer(status: int, data: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+            return status, {"Content-Type": "application/json"}, json.dumps(data).encode()
+
+        if status := re.fullmatch(r"/repos/([^/]+)/([^/]+)/statuses/(\w+)", path):
+            token = authorization.removeprefix("token ").removeprefix("Bearer ")
+            if method != "POST" or not self.valid_installation_token(token):
+                known = token in self.installation_tokens
+                self.refused.append(f"status with {'an expired' if known else 'no valid'} token")
+                return answer(401, {"message": "Bad credentials"})
+            self.statuses.append((status[3], body))
+            return answer(201, {"state": body.get("state")})
+        refusal = self._app_refusal(authorization)
+        if refusal is not None:
+            self.refused.append(refusal)
+            return answer(401, {"message": "A JSON web token could not be decoded"})
+        assert self.app is not None
+        if found := re.fullmatch(r"/repos/([^/]+)/([^/]+)/installation", path):
+            installation = self.app.installations.get(found[1])
+            if installation is None:
+                return answer(404, {"message": "Not Found"})
+            return answer(200, {"id": installation, "account": {"login": found[1]}})
+        if found := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path):
+            if method != "POST" or int(found[1]) not in self.app.installations.values():
+                return answer(404, {"message": "Not Found"})
+            token = "ghs_" + secrets.token_hex(16)
+            expires = time.time() + self.app.token_lifetime
+            self.installation_tokens[token] = (int(found[1]), expires)
+            stamp = datetime.datetime.fromtimestamp(expires, datetime.UTC)
+            return answer(201, {"token": token, "expires_at": stamp.isoformat()})
+        return answer(404, {"message": "Not Found"})
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         github = self
 
@@ -114,6 +205,8 @@ class FakeGitHub(LoopbackServer):
                 github.requests.append(("GET", parts.path))
                 if parts.path == "/login/oauth/authorize":
                     self.answer(*github.authorize(dict(parse_qsl(parts.query))))
+                elif parts.path.startswith("/api/v3/"):
+                    self.answer(*github.app_call("GET", parts.path[7:], self.auth(), {}))
                 else:
                     self.answer(404, {}, b"Not Found")
 
@@ -126,11 +219,17 @@ class FakeGitHub(LoopbackServer):
                     self.answer(
                         *github.access_token(form, self.basic(), self.headers.get("Accept", ""))
                     )
+                elif parts.path.startswith("/api/v3/"):
+                    data = json.loads(body or "{}")
+                    self.answer(*github.app_call("POST", parts.path[7:], self.auth(), data))
                 elif parts.path == "/api/graphql":
                     token = self.headers.get("Authorization", "").split(" ", 1)[-1]
                     self.answer(*github.graphql(token, json.loads(body or "{}").get("query", "")))
                 else:
                     self.answer(404, {}, b"Not Found")
+
+            def auth(self) -> str:
+                return self.headers.get("Authorization", "")
 
             def basic(self) -> tuple[str, str] | None:
                 header = self.headers.get("Authorization", "")

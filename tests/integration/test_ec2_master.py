@@ -127,7 +127,7 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
     ).decode()
     values = assignments(user_data)
     assert values["WORKER_NAME"] == "worker-1"
-    assert values["GITHUB_TOKEN"] == TOKEN
+    assert "GITHUB_TOKEN" not in values and TOKEN not in user_data
     assert values["MASTER_PORT"] == str(settings["buildmaster"]["worker_port"])
 
     # `buildbot reconfig` runs master.cfg again while the instance boots: the password in

@@ -177,6 +177,10 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
             Filters=[{"Name": "state", "Values": ["open", "active"]}]
         )["SpotInstanceRequests"]
         assert requests == []
+        # No network interface of its own: each belongs to an instance (moto keeps a
+        # terminated instance's interface, which AWS deletes with the instance).
+        interfaces = self.ec2.describe_network_interfaces()["NetworkInterfaces"]
+        assert all(n.get("Attachment", {}).get("InstanceId") for n in interfaces), interfaces
 
 
 class SpotWorkerTest(MotoWorkers):
@@ -234,12 +238,12 @@ class SpotWorkerTest(MotoWorkers):
                 "MASTER_PORT": "9989",
                 "WORKER_NAME": "worker-1",
                 "WORKER_PASSWORD": worker.password,
-                "GITHUB_TOKEN": TOKEN,
                 "WHEELHOUSE_URL": "https://wheels.example.com/",
                 "NODELAY_TAC": mends.worker_tac(),
             },
         )
         assert f"WORKER_PASSWORD={worker.password}\n" in base64.b64decode(encoded).decode()
+        assert TOKEN not in base64.b64decode(encoded).decode()
         # The master made no key pair or security group of its own.
         assert self.ec2.describe_key_pairs()["KeyPairs"] == keys_before
         assert self.ec2.describe_security_groups()["SecurityGroups"] == groups_before

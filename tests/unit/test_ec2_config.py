@@ -167,7 +167,6 @@ VALUES = {
     "MASTER_PORT": "9989",
     "WORKER_NAME": "worker-1",
     "WORKER_PASSWORD": "pw'; rm -rf / #",
-    "GITHUB_TOKEN": "",
     "WHEELHOUSE_URL": "https://wheels.example.com/",
     "NODELAY_TAC": mends.worker_tac(),
 }
@@ -176,7 +175,7 @@ VALUES = {
 def test_user_data_values_are_shell_quoted() -> None:
     text = userdata.render(userdata.TEMPLATE.read_text(), VALUES)
     assert "WORKER_NAME=worker-1\n" in text
-    assert "GITHUB_TOKEN=''\n" in text
+    assert "TOKEN" not in text  # no GitHub token travels in user data
     assert "WORKER_PASSWORD='pw'\"'\"'; rm -rf / #'\n" in text
     assert re.search(r"@[A-Z_]+@", text) is None
     done = subprocess.run(
@@ -201,18 +200,16 @@ def test_user_data_appends_the_nodelay_tail_to_the_workers_tac(tmp_path: Path) -
 
 def test_user_data_needs_every_value_and_no_others() -> None:
     template = userdata.TEMPLATE.read_text()
-    with pytest.raises(KeyError, match="GITHUB_TOKEN"):
-        userdata.render(template, {k: v for k, v in VALUES.items() if k != "GITHUB_TOKEN"})
+    with pytest.raises(KeyError, match="WORKER_NAME"):
+        userdata.render(template, {k: v for k, v in VALUES.items() if k != "WORKER_NAME"})
     with pytest.raises(ValueError, match="EXTRA"):
         userdata.render(template, {**VALUES, "EXTRA": "x"})
 
 
-def test_workers_give_the_template_every_value_but_password_and_token() -> None:
+def test_workers_give_the_template_every_value_but_the_password() -> None:
     worker = workers.build(validate(ec2_document()))[0]
     given = {k for k, _ in worker._config_kwargs["launch"].values}
-    assert given | {"WORKER_PASSWORD", "GITHUB_TOKEN"} == userdata.placeholders(
-        userdata.TEMPLATE.read_text()
-    )
+    assert given | {"WORKER_PASSWORD"} == userdata.placeholders(userdata.TEMPLATE.read_text())
 
 
 # --- the worker image's scripts ---------------------------------------------------------

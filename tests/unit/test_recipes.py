@@ -96,7 +96,7 @@ def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
 def step_classes(document: dict[str, Any], builder: int = 0) -> list[type]:
     settings = validate(document)
     factory = builders.factory(
-        settings.projects[0], settings.projects[0].builders[builder], settings.bot
+        settings.projects[0], settings.projects[0].builders[builder], settings
     )
     return [s.step_class for s in factory.steps]
 

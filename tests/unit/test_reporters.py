@@ -10,7 +10,7 @@ from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, SUCCESS, WAR
 from buildbot.reporters.generators.build import BuildStartEndStatusGenerator
 from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
 
-from config import reporters
+from config import github_app, reporters
 from config.settings import SettingsError, validate
 from config.zulip import MasterErrors, ZulipStream, commit_link
 from tests.unit.test_settings import GOOD
@@ -134,7 +134,7 @@ def test_bad_sections_name_the_key(section: dict[str, Any], expected: str) -> No
     ],
 )
 def test_repository_slug(repository: str, slug: tuple[str | None, str | None]) -> None:
-    assert reporters.repository_slug(repository) == slug
+    assert github_app.repository_slug(repository) == slug
 
 
 @pytest.mark.parametrize(
