@@ -194,7 +194,8 @@ def _problem(error: BaseException) -> str:
 
 
 class SpotWorker(AbstractLatentWorker):
-    """A latent worker that runs its builds on a one-time EC2 spot instance."""
+    """A latent worker that runs its builds on a one-time EC2 instance: spot, or on
+    demand where its pool's market allows."""
 
     # Rendered by Buildbot at (re)configuration, from the secret provider.
     secrets = ("access_key_id", "secret_access_key")

@@ -64,6 +64,22 @@ def builder_page(context: BrowserContext, master: Master) -> Page:
     return page
 
 
+def admin_browser(playwright: Playwright, tmp_path: Path) -> BrowserContext:
+    """Chromium that answers the login's challenge as the admin: Buildbot's login is HTTP
+    basic auth at /auth/login."""
+    credentials = {"username": "admin", "password": "admin-pw"}
+    return browser(playwright, tmp_path / "admin", http_credentials=credentials)
+
+
+def logged_in_admin(context: BrowserContext, master: Master) -> Page:
+    """The builder's page, logged in as the admin through the UI's user menu."""
+    page = builder_page(context, master)
+    page.get_by_role("button", name="Anonymous").click()
+    page.get_by_text("Login").click()
+    expect(page.get_by_role("button", name="admin")).to_be_visible()
+    return page
+
+
 def screenshot(page: Page, name: str) -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / name))
@@ -72,18 +88,9 @@ def screenshot(page: Page, name: str) -> None:
 def test_admin_logs_in_forces_a_build_and_sees_success(
     master: Master, playwright: Playwright, tmp_path: Path
 ) -> None:
-    # Buildbot's login is HTTP basic auth at /auth/login; the browser answers its challenge.
-    admin = browser(
-        playwright,
-        tmp_path / "admin",
-        http_credentials={"username": "admin", "password": "admin-pw"},
-    )
+    admin = admin_browser(playwright, tmp_path)
     try:
-        page = builder_page(admin, master)
-        page.get_by_role("button", name="Anonymous").click()
-        page.get_by_text("Login").click()
-        expect(page.get_by_role("button", name="admin")).to_be_visible()
-
+        page = logged_in_admin(admin, master)
         page.get_by_role("button", name="Force build").click()
         page.get_by_label("Reason").fill("from the browser")
         page.get_by_role("button", name="Start build").click()
@@ -176,15 +183,9 @@ def test_a_build_watched_live_lists_its_steps_in_order(
     """A forced build's page opens as the build starts: its quick steps start while the
     page's first fetch of them is under way, and still show in their order."""
     master = start_master(local_settings(repo.url, SIX_STEPS))
-    admin = browser(
-        playwright,
-        tmp_path / "admin",
-        http_credentials={"username": "admin", "password": "admin-pw"},
-    )
+    admin = admin_browser(playwright, tmp_path)
     try:
-        page = builder_page(admin, master)
-        page.get_by_role("button", name="Anonymous").click()
-        page.get_by_text("Login").click()
+        page = logged_in_admin(admin, master)
         page.get_by_role("button", name="Force build").click()
         page.get_by_role("button", name="Start build").click()
         result = page.locator(".bb-build-summary-details .bb-badge-status")
