@@ -231,10 +231,10 @@ class Auth(Section):
 
     @model_validator(mode="after")
     def _one_way_to_log_in(self) -> Auth:
-        if self.github is not None and (self.users or self.admins):
+        if (self.github is not None) == bool(self.users or self.admins):
             raise PydanticCustomError(
                 "login",
-                "log in with passwords (users, admins) or with GitHub (github), not both",
+                "log in with passwords (users, admins) or with GitHub (github): one of them",
             )
         if self.github is not None and self.metrics_login:
             raise PydanticCustomError(
@@ -630,7 +630,8 @@ class Results(Section):
 
 class Settings(Section):
     buildmaster: Buildmaster = Field(default_factory=Buildmaster)
-    auth: Auth = Field(default_factory=Auth)
+    # No default: only the user can say who may log in.
+    auth: Auth
     # No default: local workers (the default kind) need a password only the user can give.
     workers: Pools
     changes: Changes = Field(default_factory=Changes)

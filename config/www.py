@@ -8,7 +8,7 @@ from typing import Any
 
 import bcrypt
 from buildbot.plugins import util
-from buildbot.www.auth import CustomAuth, NoAuth
+from buildbot.www.auth import CustomAuth
 from buildbot.www.authz.roles import RolesFromBase
 from twisted.cred.credentials import IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
@@ -81,8 +81,7 @@ def auth(settings: Settings) -> tuple[Any, Any]:
     admins control."""
     github = settings.auth.github
     if github is None:
-        users = passwords(settings)
-        login: Any = PasswordAuth(users) if users else NoAuth()
+        login: Any = PasswordAuth(passwords(settings))
         matchers = [util.RolesFromUsername(roles=["admins"], usernames=settings.auth.admins)]
     else:
         login = util.GitHubAuth(

@@ -41,6 +41,7 @@ def ec2_settings(moto_url: str, workers: Any = None, **aws: Any) -> Settings:
     return validate(
         {
             "buildmaster": {"host": "build.example.com", "worker_port": 9989},
+            "auth": {"users": {"admin": "admin-pw"}, "admins": ["admin"]},
             "workers": workers or {"kind": "ec2", "count": 2},
             "github": {"token": TOKEN, "webhook_secret": "hook-secret"},
             "aws": {

@@ -13,6 +13,7 @@ from config import workers
 from config.settings import ENV_FILE, ENV_JSON, Settings, SettingsError, load, validate
 
 GOOD: dict[str, Any] = {
+    "auth": {"users": {"admin": "admin-pw"}, "admins": ["admin"]},
     "workers": {"kind": "local", "count": 2, "password": "pw"},
     "projects": [
         {

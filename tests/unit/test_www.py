@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from buildbot.www.auth import NoAuth
 from buildbot.www.oauth2 import GitHubAuth
 
 from config import www
@@ -40,9 +39,13 @@ def test_passwords_plain_or_bcrypt(
     assert checker.check_credentials(user, password) is accepted
 
 
-def test_no_users_means_no_login() -> None:
-    login, _ = www.auth(validate(GOOD))
-    assert isinstance(login, NoAuth)
+def test_a_master_without_a_way_to_log_in_is_refused() -> None:
+    assert message({**GOOD, "auth": {}}) == (
+        "config: auth: log in with passwords (users, admins) or with GitHub (github): one of them"
+    )
+    assert message({k: v for k, v in GOOD.items() if k != "auth"}) == (
+        "config: auth: required key is missing"
+    )
 
 
 def test_admins_hold_the_admin_role() -> None:
@@ -96,7 +99,7 @@ def test_github_enterprise_logins_go_to_its_server() -> None:
     [
         (
             {"github": GITHUB, "users": {"admin": "pw"}, "admins": ["admin"]},
-            "config: auth: log in with passwords (users, admins) or with GitHub (github), not both",
+            "config: auth: log in with passwords (users, admins) or with GitHub (github): one of them",
         ),
         (
             {"github": {**GITHUB, "admin_teams": ["ci-admins"]}},
