@@ -47,6 +47,7 @@ COPY config /srv/buildmaster/app/config
 COPY mends /srv/buildmaster/app/mends
 # The EC2 workers' user-data template, read when the configuration is built.
 COPY slave/cloud-init.sh /srv/buildmaster/app/slave/
+COPY deploy/__init__.py deploy/health.py /srv/buildmaster/app/deploy/
 COPY deploy/entrypoint /usr/local/bin/buildmaster-entrypoint
 RUN mkdir -p "$DATA" && chown buildbot:buildbot "$DATA" && chmod 0750 "$DATA"
 
@@ -58,6 +59,6 @@ VOLUME ["/srv/buildmaster/data"]
 EXPOSE 8010 9989
 
 HEALTHCHECK --interval=10s --timeout=10s --start-period=120s --retries=3 \
-    CMD ["python3", "-m", "config.health"]
+    CMD ["python3", "-m", "deploy.health"]
 
 ENTRYPOINT ["/usr/local/bin/buildmaster-entrypoint"]

@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt requirements-deploy.txt requirements-test.t
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m config.local --repo "$(REPO)"
+	$(PY) -m local --repo "$(REPO)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.cluster import rss_mb
 from bench.report import Row
-from config.local import BIN, CHECKOUT, MASTER_CFG
+from local.cluster import BIN, CHECKOUT, MASTER_CFG
 from tests.harness import free_port, wait_for
 
 EXAMPLE = CHECKOUT / "config.yml.example"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.events import BuildEvents
-from config.local import LocalCluster
+from local.cluster import LocalCluster
 from tests.conftest import local_settings
 from tests.harness import GIT_ENV, Master
 

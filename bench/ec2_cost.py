@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Row
-from config.local import BIN, LocalCluster
+from local.cluster import BIN, LocalCluster
 from tests.harness import GitRepo, Master, Moto, wait_for
 from tests.integration.test_ec2_master import assignments, ec2_master_settings, instances
 from tests.integration.test_metrics import scrape

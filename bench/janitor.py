@@ -29,7 +29,7 @@ from buildbot.db.model import Model
 
 from bench import cluster
 from bench.report import Row
-from config.local import LocalCluster
+from local.cluster import LocalCluster
 from tests.harness import Master, wait_for
 
 YEAR = 365 * 86400

@@ -1,29 +1,29 @@
-"""Assembles BuildmasterConfig from the pieces in this package."""
+"""Assembles BuildmasterConfig from the subpackages, by the roles this master plays.
+
+The top of ``config/``: it imports every subpackage and none imports it. What several
+parts share is made here once and handed to them: the master's GitHub credentials (one
+cache of App tokens for the statuses, the webhook and every checkout).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from config import (
-    builders,
-    changes,
-    collapse,
-    database,
-    metrics,
-    reporters,
-    results,
-    schedulers,
-    secrets,
-    superseded,
-    workers,
-    www,
-)
+from buildbot.util.service import BuildbotService
+
+from config import database, secrets
+from config.builds import builders, changes, collapse, janitor, schedulers, superseded
+from config.github import approval, credentials, statuses, webhook
 from config.settings import Settings
+from config.web import metrics, results, ui
+from config.workers import pools
+from config.zulip import reporters as zulip
 
 
 def build(settings: Settings) -> dict[str, Any]:
     """The whole BuildmasterConfig dictionary for validated settings."""
     master = settings.buildmaster
+    github = github_credentials(settings)
     config: dict[str, Any] = {
         "title": master.title,
         "titleURL": master.url,
@@ -33,31 +33,61 @@ def build(settings: Settings) -> dict[str, Any]:
         "projects": builders.projects(settings),
         # A CI master must not phone home (and has no network in tests).
         "buildbotNetUsageData": None,
+        "services": [],
     }
     config.update(cluster(settings))
     if "workers" in master.roles:
-        config["protocols"] = {
-            "pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}
-        }
-        config["workers"] = workers.build(settings)
-        config["builders"] = builders.build(settings)
-        config["collapseRequests"] = collapse.Collapser()
+        config.update(runs_builds(settings, github))
     if "schedulers" in master.roles:
-        config["change_source"] = changes.build(settings)
-        config["schedulers"] = schedulers.build(settings)
-        # Reporters hear every master's builds through the message queue: run them on the
-        # one master that schedules, or each status would be sent once per master.
-        config.setdefault("services", []).extend(reporters.build(settings))
-        config["services"].extend(superseded.build(settings))
-        # Buildbot's janitor: a nightly build on a worker inside this master (one master
-        # schedules, so one janitor per cluster).
-        config["configurators"] = [results.Janitor(settings)]
+        config.update(schedules(settings))
+        # Reporters hear every master's builds through the message queue: they run on
+        # the one master that schedules, or each status would be sent once per master.
+        config["services"] += [*reporters(settings, github), *superseded.build(settings)]
     if "web" in master.roles:
-        config["www"] = www.build(settings)
-        config.setdefault("services", []).extend(
-            [metrics.build(settings), results.ResultsPages(name="results")]
-        )
+        config["www"] = ui.build(settings, webhook.hook_dialects(settings, github))
+        config["services"] += [metrics.build(settings), results.ResultsPages(name="results")]
     return config
+
+
+def github_credentials(settings: Settings) -> Any:
+    """The master's one GitHub credential (a renderable), or None without GitHub."""
+    if settings.github is None:
+        return None
+    return credentials.credentials(settings.github)
+
+
+def runs_builds(settings: Settings, github: Any) -> dict[str, Any]:
+    """The ``workers`` role: the worker port, the workers and the builders."""
+    master = settings.buildmaster
+
+    def checkout_env(repository: str) -> Any:
+        return credentials.checkout_env(settings.github, github, repository)
+
+    return {
+        "protocols": {"pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}},
+        "workers": pools.build(settings),
+        "builders": builders.build(settings, checkout_env),
+        "collapseRequests": collapse.Collapser(),
+    }
+
+
+def schedules(settings: Settings) -> dict[str, Any]:
+    """The ``schedulers`` role: change sources, schedulers, and Buildbot's janitor (a
+    nightly build on a worker inside this master: one master schedules, so one janitor
+    per cluster)."""
+    return {
+        "change_source": changes.build(settings),
+        "schedulers": schedulers.build(settings) + approval.build(settings),
+        "configurators": [janitor.Janitor(settings)],
+    }
+
+
+def reporters(settings: Settings, github: Any) -> list[BuildbotService]:
+    """GitHub's commit statuses and Zulip's streams, for the sections the settings have."""
+    found: list[BuildbotService] = []
+    if settings.github is not None and settings.github.report_status:
+        found.append(statuses.github_status(settings.github, github))
+    return [*found, *zulip.build(settings)]
 
 
 def cluster(settings: Settings) -> dict[str, Any]:

@@ -4,7 +4,7 @@ shut down before their machine goes.
 Replaces: ``buildbot.worker.latent.AbstractLatentWorker._generate_random_password``,
 ``.attached`` (wrapped) and ``._soft_disconnect`` (wrapped).
 
-Defects, each seen with our EC2 spot workers (``config/ec2.py``), and the same for any
+Defects, each seen with our EC2 spot workers (``config/workers/ec2/``), and the same for any
 latent worker:
 
 - passwords are drawn from ``random``, not a CSPRNG; a worker password is what lets a

@@ -1,5 +1,5 @@
 # Appended to each worker's buildbot.tac once `buildbot-worker create-worker` has written it
-# (by slave/cloud-init.sh on EC2, by config/local.py for local workers), where `s` is the
+# (by slave/cloud-init.sh on EC2, by local/cluster.py for local workers), where `s` is the
 # tac's Worker: the worker's end of mends/nodelay.py. Twisted leaves Nagle's algorithm on,
 # so each small message of a build would wait for the master's delayed ACK (40 ms) before
 # leaving. A transport that is not TCP has no such option and is left alone.

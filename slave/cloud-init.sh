@@ -2,7 +2,7 @@
 # User data of an EC2 spot worker. cloud-init runs it as root on the first boot of an
 # instance of the worker image (baked by cloud-init-base.sh, which installed everything),
 # so it only configures and starts buildbot-worker. The master replaces each placeholder (a
-# capitalised name between at signs) with a shell-quoted value (config/userdata.py).
+# capitalised name between at signs) with a shell-quoted value (config/workers/userdata.py).
 set -euo pipefail
 
 MASTER_HOST=@MASTER_HOST@

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from config.local import LocalCluster, local_pools
 from config.settings import validate, worker_names
+from local.cluster import LocalCluster, local_pools
 from tests.harness import Crossbar, GitRepo, Master, Moto, Postgres, free_port
 
 StartMaster = Callable[..., Master]

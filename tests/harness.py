@@ -26,7 +26,7 @@ import boto3
 import pytest
 from buildbot.configurators.janitor import JANITOR_NAME
 
-from config.local import LocalCluster
+from local.cluster import LocalCluster
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from buildbot.configurators.janitor import JANITOR_NAME
 
-from config.local import LocalCluster
+from local.cluster import LocalCluster
 from tests.conftest import local_settings
 from tests.e2e.conftest import CHECKOUT, Images, SshHost, run
 from tests.harness import SUCCESS, GitRepo, Master, Session, wait_for

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.mends import FIGURES
-from config.local import CHECKOUT
+from local.cluster import CHECKOUT
 from mends import NAMES
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from config.local import MASTER_CFG
-from tests.unit.test_ec2_config import AWS as EC2_AWS
-from tests.unit.test_settings import GOOD
+from local.cluster import MASTER_CFG
+from tests.unit.settings.test_settings import GOOD
+from tests.unit.workers.test_ec2_config import AWS as EC2_AWS
 
 BIN = Path(sys.executable).parent
 

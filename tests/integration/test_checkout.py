@@ -1,4 +1,4 @@
-"""``config/checkout.sh`` on real repositories, run as a worker runs it (script on stdin).
+"""``config/builds/scripts/checkout.sh`` on real repositories, run as a worker runs it (script on stdin).
 
 Every build in the other integration tests starts with it too; here are the trees a
 build rarely meets: warm with leftovers, missing, broken, and inside another clone.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from config.steps import CHECKOUT_SCRIPT, reported
+from config.builds.checkout import CHECKOUT_SCRIPT
+from config.builds.scripts import printed
 from tests.harness import GIT_ENV, GitRepo
 
 
@@ -25,7 +26,7 @@ def checkout(workdir: Path, repo: GitRepo, branch: str, revision: str = "") -> t
         capture_output=True,
         text=True,
     )
-    return done.returncode, reported(done.stdout).get("revision", [""])[0]
+    return done.returncode, printed(done.stdout).get("revision", [""])[0]
 
 
 def git(workdir: Path, *args: str) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from config.health import url as health_url
 from config.settings import validate
+from deploy.health import url as health_url
 from tests.conftest import StartMaster, local_settings
 from tests.harness import GitRepo
 from tests.integration.test_webhook import CHECKS, SECRET, answer, push_payload, sign

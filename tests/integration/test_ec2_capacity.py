@@ -16,7 +16,7 @@ import pytest
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
 from twisted.internet import defer
 
-from config import ec2
+from config.workers.ec2.worker import SpotWorker
 from tests.fault_proxy import SPOT, FaultProxy
 from tests.harness import Moto
 from tests.integration.test_ec2_worker import MotoWorkers, ec2_settings
@@ -51,11 +51,11 @@ class ProxiedWorkers(MotoWorkers):
         }
 
     @defer.inlineCallbacks
-    def start_pool_worker(self, **options: Any) -> Generator[Any, Any, ec2.SpotWorker]:
+    def start_pool_worker(self, **options: Any) -> Generator[Any, Any, SpotWorker]:
         settings = ec2_settings(
             self.proxy.url, workers=[self.pool(**options)], security_group=self.group_id
         )
-        worker: ec2.SpotWorker = yield self.start_worker(settings)
+        worker: SpotWorker = yield self.start_worker(settings)
         return worker
 
     def running(self) -> dict[str, Any]:

@@ -25,8 +25,9 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 import mends
-from config import ec2, userdata, workers
 from config.settings import Settings, validate
+from config.workers import pools, userdata
+from config.workers.ec2.worker import SpotWorker
 from tests.harness import MOTO_REGION, Moto
 from tests.stock import stock
 
@@ -133,7 +134,7 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
         )["GroupId"]
         self.ec2.create_key_pair(KeyName="hybrid-master")
         # What AWS lately had no capacity for is remembered per master process.
-        ec2.SpotWorker.short_of_capacity.clear()
+        SpotWorker.short_of_capacity.clear()
         self.master = yield fakemaster.make_master(
             self,
             wantData=True,
@@ -147,12 +148,12 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
     @defer.inlineCallbacks
     def start_worker(
         self, settings: Settings | None = None, **aws: Any
-    ) -> Generator[Any, Any, ec2.SpotWorker]:
+    ) -> Generator[Any, Any, SpotWorker]:
         """The first worker of ``settings`` (by default :func:`ec2_settings` with ``aws``),
         running under the fake master."""
         settings = settings or ec2_settings(self.moto.url, **aws)
-        worker = workers.build(settings)[0]
-        assert isinstance(worker, ec2.SpotWorker)
+        worker = pools.build(settings)[0]
+        assert isinstance(worker, SpotWorker)
         worker.poll_interval = 0.05
         worker.backoff = 0.01
         yield worker.setServiceParent(self.master.workers)
@@ -296,14 +297,14 @@ class SpotWorkerTest(MotoWorkers):
         self,
     ) -> Generator[Any, Any, None]:
         worker = yield self.start_worker()
-        other = workers.build(ec2_settings(self.moto.url))[1]
+        other = pools.build(ec2_settings(self.moto.url))[1]
         yield other.setServiceParent(self.master.workers)
         assert len(worker.password) >= 24
         assert worker.password != other.password
         yield worker.start_instance(None)
         worker.state = worker.state.SUBSTANTIATING_STARTING
         password = worker.password
-        sibling = workers.build(ec2_settings(self.moto.url, instance_type="c5.xlarge"))[0]
+        sibling = pools.build(ec2_settings(self.moto.url, instance_type="c5.xlarge"))[0]
 
         yield worker.reconfigServiceWithSibling(sibling)
 

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from config.local import LocalCluster
+from local.cluster import LocalCluster
 from tests.conftest import StartMaster, local_settings
 from tests.fake_github import App, FakeGitHub
 from tests.git_https import GitHttps

@@ -72,7 +72,7 @@ def test_metrics_follow_builds_behind_a_login(
     assert wait_for("the metrics page", refused) == 401
     before = scrape(master)
     assert before["buildbot_ec2_instances_running{}"] == 0
-    assert before["buildbot_ec2_spot_requests_open{}"] == 0
+    assert before["buildbot_ec2_instances_starting{}"] == 0
     assert finished(before) == []
 
     # One worker: while one builder waits for the flag, the other waits for the worker.

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from config.pull_requests import APPROVAL_PENDING, repository_key
+from config.github.pull_requests import APPROVAL_PENDING
+from config.github.repositories import repository_key
 from tests.conftest import StartMaster, local_settings
 from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, wait_for
 from tests.integration.test_github_status import statuses, wait_final_state

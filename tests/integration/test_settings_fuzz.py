@@ -26,8 +26,8 @@ from buildbot.scripts.checkconfig import _loadConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.local import CHECKOUT, MASTER_CFG
 from config.settings import ENV_FILE, ENV_JSON, Settings, SettingsError, validate
+from local.cluster import CHECKOUT, MASTER_CFG
 from tests.conftest import Summary
 from tests.integration import test_checkconfig
 

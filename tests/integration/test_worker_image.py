@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from config import ec2 as spot
+from config.workers.ec2 import launch
 from tests.harness import MOTO_REGION, Moto, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_build_base_makes_a_dated_tagged_image_and_terminates_the_builder(moto: 
     image_id = out.strip()
     [image] = ec2.describe_images(ImageIds=[image_id])["Images"]
     assert re.fullmatch(r"fedora-buildslave-base/\d{8}\.\d{6}", image["Name"])
-    assert spot.image_name_pattern("fedora-buildslave-base").fullmatch(image["Name"])
+    assert launch.image_name_pattern("fedora-buildslave-base").fullmatch(image["Name"])
     tags = {t["Key"]: t["Value"] for t in image["Tags"]}
     assert tags == {"Name": image["Name"], "source-image": NEWEST_FEDORA, "production": "false"}
     assert [i["State"]["Name"] for i in instances(ec2)] == ["terminated"]
@@ -112,7 +112,7 @@ def test_promote_makes_one_production_image_that_workers_then_take(moto: Moto) -
         "xfedora-buildslave-base/20261203.000000",
         "fedora-buildslave-base/20261204.000000.old",
     }
-    taken = spot.newest_image(images, "fedora-buildslave-base", production_only=True)
+    taken = launch.newest_image(images, "fedora-buildslave-base", production_only=True)
     assert taken is not None and taken["ImageId"] == chosen
 
 

@@ -9,7 +9,7 @@ from buildbot.db import enginestrategy
 
 from config import database
 from config.settings import validate
-from tests.unit.test_settings import GOOD
+from tests.unit.settings.test_settings import GOOD
 
 
 def engine_for(url: str, basedir: Path) -> Any:

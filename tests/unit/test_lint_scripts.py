@@ -44,9 +44,14 @@ def shell_scripts() -> list[str]:
 
 
 def test_the_deploy_scripts_are_found() -> None:
-    assert {".ci/run", "build-images", "deploy/entrypoint", "deploy/make-base-image"} <= set(
-        shell_scripts()
-    )
+    assert {
+        ".ci/run",
+        "build-images",
+        "deploy/entrypoint",
+        "deploy/make-base-image",
+        "slave/cloud-init.sh",
+        "config/builds/scripts/merge_forward.sh",
+    } <= set(shell_scripts())
 
 
 def test_every_shell_script_passes_shellcheck() -> None:

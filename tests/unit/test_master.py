@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from config import master
 from config.settings import validate
-from tests.unit.test_settings import GOOD
+from tests.unit.settings.test_settings import GOOD
 
 CLUSTER = {
     "db_url": "postgresql+psycopg2://bb@127.0.0.1/bb",
@@ -44,4 +44,5 @@ def test_worker_master_runs_builds_without_schedulers() -> None:
     assert [w.name for w in config["workers"]] == ["worker-1", "worker-2"]
     assert [b.name for b in config["builders"]] == ["tests"]
     # No reporters here: they are the scheduling master's.
-    assert not {"www", "schedulers", "change_source", "services"} & config.keys()
+    assert not {"www", "schedulers", "change_source"} & config.keys()
+    assert config["services"] == []

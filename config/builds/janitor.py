@@ -1,0 +1,77 @@
+"""Buildbot's nightly janitor: old logs pruned, and old results with them.
+
+Buildbot's ``JanitorConfigurator`` is a nightly build on a worker inside the master that
+deletes log chunks older than ``results.log_keep_days``; one more step of that build
+deletes results (:mod:`config.builds.uploads`) published more than ``results.keep_days``
+ago.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+from buildbot.configurators.janitor import JANITOR_NAME
+from buildbot.plugins import util
+from buildbot.process.buildstep import BuildStep
+from buildbot.process.results import SUCCESS
+from twisted.internet import defer, threads
+
+from config.builds.uploads import PUBLISHED, RESULTS
+from config.settings import Settings
+
+
+class PruneResults(BuildStep):
+    """Deletes results published more than ``keep_days`` ago, and what pointed at them."""
+
+    name = "prune results"
+
+    def __init__(self, keep_days: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keep_days = keep_days
+
+    @defer.inlineCallbacks
+    def run(self) -> Generator[Any, Any, int]:
+        root = Path(self.master.basedir, RESULTS)
+        cutoff = time.time() - self.keep_days * 86400
+        deleted = yield threads.deferToThread(prune, root, cutoff)
+        self.descriptionDone = [f"deleted {deleted} results older than {self.keep_days} days"]
+        return int(SUCCESS)
+
+
+def prune(root: Path, cutoff: float) -> int:
+    """Delete every build directory published before ``cutoff``; then dangling links and
+    empty directories. Returns how many build directories went."""
+    if not root.is_dir():
+        return 0
+    deleted = 0
+    for marker in list(root.rglob(PUBLISHED)):
+        if marker.stat().st_mtime < cutoff:
+            shutil.rmtree(marker.parent)
+            deleted += 1
+    for directory, subdirectories, files in os.walk(root, topdown=False):
+        here = Path(directory)
+        for name in [*files, *subdirectories]:
+            if (here / name).is_symlink() and not (here / name).exists():
+                (here / name).unlink()
+        if here != root and not any(here.iterdir()):
+            here.rmdir()
+    return deleted
+
+
+class Janitor(util.JanitorConfigurator):
+    """Buildbot's nightly janitor (log pruning), with results pruning as one more step."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(logHorizon=datetime.timedelta(days=settings.results.log_keep_days), hour=3)
+        self.keep_days = settings.results.keep_days
+
+    def configure(self, config_dict: dict[str, Any]) -> None:
+        super().configure(config_dict)
+        [builder] = [b for b in config_dict["builders"] if b.name == JANITOR_NAME]
+        builder.factory.addStep(PruneResults(self.keep_days))

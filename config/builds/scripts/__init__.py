@@ -1,0 +1,27 @@
+"""The plumbing steps' git work, as shell scripts run on the worker.
+
+Each script (``checkout.sh``, ``merge_forward.sh``) is one remote command: the worker's
+``sh`` reads it on stdin, traces each git command to the step's log, and says what it did
+in a few ``word value`` lines on stdout, which :func:`printed` reads. Each file's header
+says what it takes, prints and exits with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def script(name: str) -> str:
+    """The text of the worker-side script ``name``."""
+    return (HERE / name).read_text()
+
+
+def printed(stdout: str) -> dict[str, list[str]]:
+    """The ``word value`` lines a script printed, by word: ``{"base": ["abc123"]}``."""
+    lines: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        word, _, value = line.partition(" ")
+        lines.setdefault(word, []).append(value)
+    return lines

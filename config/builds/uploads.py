@@ -1,0 +1,105 @@
+"""Uploads: where an ``upload`` step puts a build's results, and how they are published.
+
+An upload lands in ``results/<project>/<branch>/<builder>-<number>/<name>/`` below the
+master's directory (a branch with ``/`` is a few directories deep), the build links to it,
+and ``results/<project>/<branch>/latest/<name>`` always points at the newest upload of
+that name on that branch: the stable address of the main branch's documentation. The web
+UI serves them (:mod:`config.web.results`); the nightly janitor prunes them
+(:mod:`config.builds.janitor`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from buildbot.interfaces import IRenderable
+from buildbot.plugins import util
+from buildbot.process.buildstep import BuildStep
+from buildbot.process.results import SKIPPED, SUCCESS
+from twisted.internet import defer, threads
+
+RESULTS = "results"
+PUBLISHED = ".published"
+"""Marks a build's directory of results; its age is the age of the results."""
+LATEST = "latest"
+
+
+def _safe(part: str) -> str:
+    """A path part that stays where it is put (a forced branch name is free text)."""
+    return "_" if part in ("", ".", "..", LATEST) else part
+
+
+def build_parts(props: Any) -> list[str]:
+    """``[project, *branch parts, "<builder>-<number>"]`` for the build of ``props``."""
+    branch = str(props.getProperty("branch") or "_")
+    return [
+        _safe(str(props.getProperty("project") or "_")),
+        *(_safe(part) for part in branch.split("/")),
+        f"{props.getProperty('buildername')}-{props.getProperty('buildnumber')}",
+    ]
+
+
+def destination(name: str) -> IRenderable:
+    """Where an upload named ``name`` goes, relative to the master's directory."""
+
+    @util.renderer
+    def where(props: Any) -> str:
+        return str(PurePosixPath(RESULTS, *build_parts(props), name))
+
+    return where
+
+
+def address(base: str | None, name: str) -> IRenderable:
+    """The web address of an upload: below ``base``, or the master's own ``/results/``."""
+
+    @util.renderer
+    def url(props: Any) -> str:
+        root = base or f"{props.master.config.buildbotURL}{RESULTS}/"
+        return (
+            root.rstrip("/")
+            + "/"
+            + "/".join(quote(part) for part in [*build_parts(props), name])
+            + "/"
+        )
+
+    return url
+
+
+class Publish(BuildStep):
+    """Marks the build's results as published now and points ``latest/<name>`` at them.
+
+    Runs in the master (it has no command), right after the upload it publishes.
+    """
+
+    renderables: ClassVar[list[str]] = ["where"]
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(name=f"publish {name}", **kwargs)
+        self.upload = name
+        self.where = destination(name)
+
+    @defer.inlineCallbacks
+    def run(self) -> Generator[Any, Any, int]:
+        upload = Path(self.master.basedir, self.where)
+        if not upload.is_dir():  # the upload failed and the build went on
+            self.descriptionDone = [f"{self.upload}: nothing to publish"]
+            return int(SKIPPED)
+        yield threads.deferToThread(publish, upload)
+        self.descriptionDone = [f"{self.upload} published"]
+        return int(SUCCESS)
+
+
+def publish(upload: Path) -> None:
+    build = upload.parent
+    (build / PUBLISHED).touch()
+    latest = build.parent / LATEST
+    latest.mkdir(exist_ok=True)
+    link = latest / upload.name
+    staged = latest / f".{upload.name}.new"
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(Path("..", build.name, upload.name))
+    os.replace(staged, link)  # atomic: a reader sees the old or the new results

@@ -1,0 +1,315 @@
+"""Pull requests: which of GitHub's ``pull_request`` deliveries build, and as what.
+
+The rules, which README's "Pull requests" section tells users:
+
+- A pull request from a branch of the base repository is built as that branch: its
+  pushes build it (GitHub sends a push and a ``synchronize`` for each; the push builds),
+  merged into the pull request's base, with the pull request's properties. Opening it,
+  or changing its base, builds it once more only when its base is not what the branch's
+  pushes merged into already. One commit, one build per builder: no two builds post to
+  one status context.
+- A pull request from a fork is built as ``refs/pull/<n>/head``, fetched from the base
+  repository, merged into its base.
+- A fork's pull request, or one whose author's association is not trusted, waits for an
+  admin's approval (the web UI's "Approve" form, or the approve label added on GitHub);
+  a new push to it waits again. Meanwhile each builder's status context says so.
+- ``closed`` cancels the pull request's waiting and running builds.
+
+What the master remembers about open pull requests (which branch belongs to which pull
+request, which pull requests wait) is kept in its database, so a restarted master and
+every master of a cluster know it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from buildbot.data import resultspec
+from buildbot.www.hooks.github import DEFAULT_SKIPS_PATTERN
+from twisted.internet import defer
+
+from config.builds.branches import merge_plan
+from config.builds.changes import PULL_REQUEST
+from config.github.api import GitHubApi
+from config.github.repositories import repository_key
+from config.settings import Project, PullRequests
+
+# Actions that build; ``edited`` builds only when the base branch changed.
+BUILDING = ("opened", "reopened", "synchronize", "ready_for_review", "edited")
+# The skip markers ([skip ci], [ci skip]) Buildbot's handle_push honours for pushes.
+SKIPS = [re.compile(pattern) for pattern in DEFAULT_SKIPS_PATTERN]
+APPROVAL_PENDING = "Waiting for an admin's approval to build."
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The parts of a ``pull_request`` delivery that decide and describe its build."""
+
+    number: int
+    title: str
+    url: str
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    draft: bool
+    association: str
+    author: str
+    # The base repository's ``owner/name`` and web address; whether the head is in it.
+    repository: str
+    repository_url: str
+    same_repository: bool
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> PullRequest:
+        try:
+            pr = payload["pull_request"]
+            head_repo = pr["head"].get("repo") or {}  # null when the fork is gone
+            base = payload["repository"]["full_name"]
+            return cls(
+                number=int(pr["number"]),
+                title=str(pr["title"]),
+                url=str(pr["html_url"]),
+                head_sha=str(pr["head"]["sha"]),
+                head_ref=str(pr["head"]["ref"]),
+                base_ref=str(pr["base"]["ref"]),
+                draft=bool(pr.get("draft")),
+                association=str(pr.get("author_association") or "NONE"),
+                author=str(pr["user"]["login"]),
+                repository=repository_key(base),
+                repository_url=str(payload["repository"]["html_url"]),
+                same_repository=repository_key(str(head_repo.get("full_name", "")))
+                == repository_key(base),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise ValueError("Pull request payload is incomplete") from None
+
+    @property
+    def branch(self) -> str:
+        """The branch its builds build: its own branch, or GitHub's ref in the base repository."""
+        return self.head_ref if self.same_repository else f"refs/pull/{self.number}/head"
+
+    def properties(self) -> dict[str, Any]:
+        """The build properties naming it; ``base`` is what MergeForward merges into."""
+        return {
+            "base": self.base_ref,
+            "pull_request": self.number,
+            "pull_request_head": self.head_sha,
+            "pull_request_base": self.base_ref,
+            "pull_request_url": self.url,
+            "pull_request_title": self.title,
+        }
+
+    def change(self, project: str) -> dict[str, Any]:
+        """The change its build comes from, as the change hook submits changes."""
+        return {
+            "revision": self.head_sha,
+            "branch": self.branch,
+            "repository": self.repository_url,
+            "project": project,
+            "category": PULL_REQUEST,
+            "revlink": self.url,
+            "author": self.author,
+            "comments": f"Pull request #{self.number}: {self.title}",
+            "files": [],
+            "properties": {**self.properties(), "event": "pull_request"},
+        }
+
+
+class PullRequestRecords:
+    """The open pull requests the master remembers, in its database's state table.
+
+    One state value per branch (``branch:<project>:<branch>``: the same-repository pull
+    request it belongs to) and per waiting pull request (``waiting:<project>:<n>``: the
+    change an approval submits), so deliveries about different pull requests never
+    overwrite each other's records.
+    """
+
+    def __init__(self, master: Any) -> None:
+        self.master = master
+        self._objectid: int | None = None
+
+    @defer.inlineCallbacks
+    def _object(self) -> Generator[Any, Any, int]:
+        if self._objectid is None:
+            self._objectid = yield self.master.db.state.getObjectId(
+                # The name the records were first stored under: kept, so a master
+                # upgraded from then still finds them.
+                "pull-requests",
+                "config.pull_requests.Ledger",
+            )
+        return self._objectid
+
+    @defer.inlineCallbacks
+    def get(self, name: str) -> Generator[Any, Any, Any]:
+        objectid = yield self._object()
+        value = yield self.master.db.state.getState(objectid, name, None)
+        return value
+
+    @defer.inlineCallbacks
+    def put(self, name: str, value: Any) -> Generator[Any, Any, None]:
+        objectid = yield self._object()
+        yield self.master.db.state.setState(objectid, name, value)
+
+    @staticmethod
+    def branch(project: str, branch: str) -> str:
+        return f"branch:{project}:{branch}"
+
+    @staticmethod
+    def waiting(project: str, number: int) -> str:
+        return f"waiting:{project}:{number}"
+
+
+def needs_approval(pr: PullRequest, rules: PullRequests) -> bool:
+    """Whether its code may build only once an admin has approved this head commit."""
+    if pr.same_repository:
+        return False  # its branch's pushes, by people who may push, build it anyway
+    return rules.forks_need_approval or pr.association not in rules.trusted
+
+
+@defer.inlineCallbacks
+def cancel_builds(master: Any, project: str, branch: str, reason: str) -> Generator[Any, Any, int]:
+    """Cancels the waiting and running builds of one branch of a project; returns how many."""
+    waiting = yield master.data.get(
+        ("buildrequests",), filters=[resultspec.Filter("complete", "eq", [False])]
+    )
+    cancelled = 0
+    for request in waiting:
+        buildset = yield master.data.get(("buildsets", request["buildsetid"]))
+        if any(
+            ss["project"] == project and ss["branch"] == branch for ss in buildset["sourcestamps"]
+        ):
+            master.data.control(
+                "cancel", {"reason": reason}, ("buildrequests", str(request["buildrequestid"]))
+            )
+            cancelled += 1
+    return cancelled
+
+
+class PullRequestEvents:
+    """Decides what each ``pull_request`` delivery builds; see the module's docstring."""
+
+    def __init__(
+        self, master: Any, projects: dict[str, Project], rules: PullRequests, api: GitHubApi
+    ) -> None:
+        self.master = master
+        self.projects = projects
+        self.rules = rules
+        self.api = api
+        self.records = PullRequestRecords(master)
+
+    @defer.inlineCallbacks
+    def handle(
+        self, payload: dict[str, Any]
+    ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        """The changes to submit, and a line saying what was done, for the answer."""
+        pr = PullRequest.from_payload(payload)
+        action = str(payload.get("action", ""))
+        project = self.projects.get(pr.repository)
+        if project is None:
+            return [], f"no project builds {pr.repository}"
+        if action == "closed":
+            note = yield self.closed(project, pr)
+            return [], note
+        if action == "labeled":
+            labeled: tuple[list[dict[str, Any]], str] = yield self.labeled(project, pr, payload)
+            return labeled
+        if action not in BUILDING or (
+            action == "edited" and "base" not in payload.get("changes", {})
+        ):
+            return [], f"pull request #{pr.number} {action}: nothing to build"
+        if not self.rules.build:
+            return [], "pull requests build only by their pushes (github.pull_requests.build)"
+        found: tuple[list[dict[str, Any]], str] = yield self.updated(project, pr, action)
+        return found
+
+    @defer.inlineCallbacks
+    def updated(
+        self, project: Project, pr: PullRequest, action: str
+    ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        if pr.same_repository:
+            name = PullRequestRecords.branch(project.name, pr.head_ref)
+            before = yield self.records.get(name)
+            yield self.records.put(name, {**pr.properties(), "draft": pr.draft})
+            if action == "synchronize":
+                return [], f"pull request #{pr.number} is built by the push to {pr.head_ref}"
+            if self.built_by_pushes(project, pr, action, (before or {}).get("base")):
+                return [], f"pull request #{pr.number}: its pushes built it already"
+        if pr.draft and not self.rules.drafts:
+            return [], f"pull request #{pr.number} is a draft: it builds once ready for review"
+        message = yield self.api.commit_message(pr.repository, pr.head_sha)
+        if any(skip.search(message) for skip in SKIPS):
+            return [], f"pull request #{pr.number}: its head commit asks to skip CI"
+        change = pr.change(project.name)
+        if needs_approval(pr, self.rules):
+            yield self.records.put(PullRequestRecords.waiting(project.name, pr.number), change)
+            contexts = [f"buildbot/{b.name}" for b in project.builders]
+            yield self.api.pending(pr.repository, pr.head_sha, contexts, APPROVAL_PENDING)
+            return [], f"pull request #{pr.number} waits for an admin's approval"
+        return [change], f"pull request #{pr.number} {action}: building {pr.head_sha[:12]}"
+
+    def built_by_pushes(
+        self, project: Project, pr: PullRequest, action: str, pushed_base: str | None
+    ) -> bool:
+        """Whether a same-repository pull request's head was built as it would build now:
+        while a draft (if drafts build), or merged into its base. ``pushed_base`` is the
+        base its branch's pushes merged into (None: the branch's own target)."""
+        if action == "ready_for_review":
+            return self.rules.drafts
+        pushed = merge_plan(pr.head_ref, project, base=pushed_base)
+        return pushed == merge_plan(pr.head_ref, project, base=pr.base_ref)
+
+    @defer.inlineCallbacks
+    def labeled(
+        self, project: Project, pr: PullRequest, payload: dict[str, Any]
+    ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        """The approve label, added by someone GitHub lets label, approves the head commit."""
+        label = (payload.get("label") or {}).get("name")
+        if label is None or label != self.rules.approve_label:
+            return [], f"pull request #{pr.number} labeled: nothing to build"
+        change = yield approve(self.records, project.name, pr.number, pr.head_sha)
+        if change is None:
+            return [], f"pull request #{pr.number}: no commit of it waits for approval"
+        return [change], f"pull request #{pr.number} approved by label: building"
+
+    @defer.inlineCallbacks
+    def closed(self, project: Project, pr: PullRequest) -> Generator[Any, Any, str]:
+        yield self.records.put(PullRequestRecords.waiting(project.name, pr.number), None)
+        if pr.same_repository:
+            yield self.records.put(PullRequestRecords.branch(project.name, pr.head_ref), None)
+        count = yield cancel_builds(
+            self.master, project.name, pr.branch, f"pull request #{pr.number} was closed"
+        )
+        return f"pull request #{pr.number} closed: {count} build requests cancelled"
+
+    @defer.inlineCallbacks
+    def push_properties(
+        self, project: str, branch: str
+    ) -> Generator[Any, Any, dict[str, Any] | None]:
+        """For a pushed branch: its open pull request's properties, {} for none, None when
+        the pull request is a draft that does not build."""
+        record: dict[str, Any] | None = yield self.records.get(
+            PullRequestRecords.branch(project, branch)
+        )
+        if not record:
+            return {}
+        draft = record.pop("draft", False)
+        if draft and not self.rules.drafts:
+            return None
+        return record
+
+
+@defer.inlineCallbacks
+def approve(
+    records: PullRequestRecords, project: str, number: int, head_sha: str | None = None
+) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The waiting change of a pull request, now approved (and no longer waiting), or None
+    when none waits (or, given ``head_sha``, when another commit waits)."""
+    name = PullRequestRecords.waiting(project, number)
+    change: dict[str, Any] | None = yield records.get(name)
+    if not change or (head_sha is not None and change["revision"] != head_sha):
+        return None
+    yield records.put(name, None)
+    return change

@@ -1,0 +1,76 @@
+"""The whole settings document: its sections, and the rules that span them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from config.settings.auth import Auth
+from config.settings.buildmaster import Buildmaster
+from config.settings.builds import BotIdentity, Changes, Results
+from config.settings.deploy import Deploy
+from config.settings.github import GitHub
+from config.settings.recipes import Builder, Project
+from config.settings.values import Seconds, Section, require_unique, show
+from config.settings.workers import AnyPool, Aws, Pools, worker_names
+from config.settings.zulip import Zulip
+
+
+class Settings(Section):
+    buildmaster: Buildmaster = Field(default_factory=Buildmaster)
+    # No default: only the user can say who may log in.
+    auth: Auth
+    # No default: local workers (the default kind) need a password only the user can give.
+    workers: Pools
+    changes: Changes = Field(default_factory=Changes)
+    bot: BotIdentity = Field(default_factory=BotIdentity)
+    github: GitHub | None = None
+    zulip: Zulip | None = None
+    aws: Aws | None = None
+    deploy: Deploy = Field(default_factory=Deploy)
+    tree_stable_timer: Seconds = 5.0
+    results: Results = Field(default_factory=Results)
+    projects: Annotated[list[Project], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _webhook_needs_github(self) -> Settings:
+        if self.changes.kind == "github" and self.github is None:
+            raise PydanticCustomError(
+                "github", "github: required when changes.kind is 'github' (for its webhook_secret)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Settings:
+        require_unique("project", [p.name for p in self.projects], key="projects")
+        builders = [b.name for p in self.projects for b in p.builders]
+        require_unique("builder", builders, key="projects")
+        return self
+
+    @model_validator(mode="after")
+    def _pools_fit(self) -> Settings:
+        require_unique("pool", [pool.name for pool in self.workers], key="workers")
+        require_unique(
+            "worker", [w for pool in self.workers for w in worker_names(pool)], key="workers"
+        )
+        if self.aws is None and any(pool.kind == "ec2" for pool in self.workers):
+            raise PydanticCustomError("aws", "aws: required key is missing (an ec2 pool needs it)")
+        pools = {pool.name for pool in self.workers}
+        for p, project in enumerate(self.projects):
+            for b, builder in enumerate(project.builders):
+                for name in builder.pools or ():
+                    if name not in pools:
+                        raise PydanticCustomError(
+                            "pool",
+                            "projects[{p}].builders[{b}].pools: no pool named {name} in workers",
+                            {"p": p, "b": b, "name": show(name)},
+                        )
+        return self
+
+    def pools_of(self, builder: Builder) -> list[AnyPool]:
+        """The pools whose workers may run ``builder``'s builds."""
+        return [
+            pool for pool in self.workers if builder.pools is None or pool.name in builder.pools
+        ]

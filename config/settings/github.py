@@ -1,0 +1,68 @@
+"""The ``github`` section: how the master talks to GitHub, and which pull requests build."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
+
+from config.settings.values import Section, Text
+
+# GitHub's author_association values (the author's relation to the base repository).
+Association = Literal[
+    "OWNER",
+    "MEMBER",
+    "COLLABORATOR",
+    "CONTRIBUTOR",
+    "FIRST_TIME_CONTRIBUTOR",
+    "FIRST_TIMER",
+    "MANNEQUIN",
+    "NONE",
+]
+
+TRUSTED: list[Association] = ["OWNER", "MEMBER", "COLLABORATOR"]
+"""Whose pull requests build without an approval, by default."""
+
+
+class PullRequests(Section):
+    """Which pull requests build from their ``pull_request`` deliveries, and which wait.
+
+    A pull request waits for an admin's approval (in the web UI, or the ``approve_label``
+    added on GitHub) when its author's association is not ``trusted``, or when it comes
+    from a fork and ``forks_need_approval`` is true.
+    """
+
+    build: bool = True
+    drafts: bool = True
+    trusted: list[Association] = Field(default_factory=TRUSTED.copy)
+    forks_need_approval: bool = True
+    approve_label: Text | None = "ci-approved"
+
+
+class GitHubApp(Section):
+    """The master acts as this GitHub App, with short-lived installation tokens."""
+
+    app_id: Annotated[int, Field(gt=0)]
+    private_key: SecretStr
+    # The installation on the organisation; null: found for each repository.
+    installation_id: Annotated[int, Field(gt=0)] | None = None
+
+
+class GitHub(Section):
+    # A personal access token, or a GitHub App (one of the two).
+    token: SecretStr | None = None
+    app: GitHubApp | None = None
+    webhook_secret: SecretStr
+    api_url: Text = "https://api.github.com"
+    report_status: bool = True
+    pull_requests: PullRequests = Field(default_factory=PullRequests)
+
+    @model_validator(mode="after")
+    def _token_or_app(self) -> GitHub:
+        if (self.token is None) == (self.app is None):
+            raise PydanticCustomError(
+                "credentials",
+                "give token (a personal access token) or app (a GitHub App), one of them",
+            )
+        return self

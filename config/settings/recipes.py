@@ -1,0 +1,134 @@
+"""The ``projects`` section: each project's repository, branches and builders, and each
+builder's recipe of steps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from config.settings.values import (
+    Command,
+    Name,
+    PositiveNumber,
+    Section,
+    Text,
+    require_unique,
+    show,
+)
+
+
+class StepOptions(Section):
+    """What every recipe step has: its name in the UI, where it runs, whether it halts."""
+
+    name: Name | None = None
+    workdir: Text | None = None
+    halt_on_failure: bool = True
+
+
+class CommandOptions(StepOptions):
+    """What every step that runs a command has."""
+
+    env: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
+    timeout: PositiveNumber = 1200.0
+
+
+class RunStep(CommandOptions):
+    """A shell command; the step fails when the command does."""
+
+    kind: Literal["run"]
+    command: Command
+
+
+class TestStep(RunStep):
+    """Runs tests and shows their pass/fail counts.
+
+    For ``trial`` the command is the trial program followed by its arguments.
+    """
+
+    kind: Literal["test"]  # type: ignore[assignment]
+    runner: Literal["pytest", "trial"] = "pytest"
+
+
+class LintStep(RunStep):
+    """Runs a linter and counts its warnings: output lines matching ``warning_pattern``."""
+
+    kind: Literal["lint"]  # type: ignore[assignment]
+    halt_on_failure: bool = False
+    # ``path:line:`` is how flake8, ruff (concise), mypy and pylint (parseable) report.
+    warning_pattern: Text = r"^\S+:\d+:"
+
+
+class DocsStep(CommandOptions):
+    """Builds Sphinx documentation and counts its warnings."""
+
+    kind: Literal["docs"]
+    sphinx: Command = Field(default_factory=lambda: ["sphinx-build"])
+    sourcedir: Text = "docs"
+    builddir: Text = "docs/_build/html"
+    builder: Text = "html"
+    strict: bool = False
+
+
+class UploadStep(StepOptions):
+    """Copies a directory of the worker's tree to the master and links it from the build.
+
+    It lands in ``results/<project>/<branch>/<builder>-<number>/<name>`` below the
+    master's directory, which the master serves at ``/results/``; ``url`` is where that
+    ``results/`` directory is published instead, if elsewhere.
+    """
+
+    kind: Literal["upload"]
+    source: Text
+    url: Text | None = None
+
+
+Step = Annotated[RunStep | TestStep | LintStep | DocsStep | UploadStep, Field(discriminator="kind")]
+STEP_KINDS = ("run", "test", "lint", "docs", "upload")
+
+
+class Builder(Section):
+    name: Name
+    steps: Annotated[list[Step], Field(min_length=1)]
+    # Builders naming the same lock never run at the same time on one worker.
+    lock: Name | None = None
+    # The worker pools (by name) whose workers may run its builds; null: every pool.
+    pools: Annotated[list[Name], Field(min_length=1)] | None = None
+
+
+class Project(Section):
+    name: Name
+    repository: Text
+    merge_into: Text = "master"
+    release_prefix: Text = "release/"
+    builders: Annotated[list[Builder], Field(min_length=1)]
+    # Builders known to fail: their failures are listed apart and are a success on GitHub.
+    failing_builders: list[Name] = Field(default_factory=list)
+    # Branches (glob patterns) whose builds a newer commit never cancels; null: merge_into
+    # and the release branches. Tags and merge-queue branches are never cancelled.
+    never_cancel: list[Text] | None = None
+
+    @property
+    def kept_branches(self) -> list[str]:
+        """``never_cancel``, or its default."""
+        if self.never_cancel is not None:
+            return self.never_cancel
+        return [self.merge_into, self.release_prefix + "*"]
+
+    @model_validator(mode="after")
+    def _builder_names_unique(self) -> Project:
+        require_unique("builder", [b.name for b in self.builders])
+        return self
+
+    @model_validator(mode="after")
+    def _failing_builders_exist(self) -> Project:
+        names = {b.name for b in self.builders}
+        for name in self.failing_builders:
+            if name not in names:
+                raise PydanticCustomError(
+                    "failing_builder",
+                    "failing_builders: {name} is not one of this project's builders",
+                    {"name": show(name)},
+                )
+        return self

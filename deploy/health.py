@@ -1,0 +1,39 @@
+"""The image's health check: does the master's REST API answer on its web port?
+
+Run as ``python -m deploy.health`` inside the container (the Dockerfile's HEALTHCHECK);
+exits 0 when ``/api/v2/application.spec`` answers, 1 otherwise, printing why. That
+endpoint lists the data API's paths without reading the database, so a database that is
+busy or locked for a while (a backup, the janitor) does not make a healthy master look
+dead and get it restarted mid-build.
+"""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+
+from config.settings import Settings, SettingsError, load
+
+_ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def url(settings: Settings) -> str:
+    """The address the master serves its REST API on, seen from inside its container."""
+    master = settings.buildmaster
+    host = "127.0.0.1" if master.bind_address in _ANY_ADDRESS else master.bind_address
+    return f"http://{host}:{master.web_port}/api/v2/application.spec"
+
+
+def main() -> int:
+    try:
+        target = url(load())
+        with urllib.request.urlopen(target, timeout=5) as response:
+            response.read()
+    except (SettingsError, OSError) as exc:
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
