@@ -11,16 +11,13 @@ is set beside the seconds its builds ran (the difference: boots, connecting, idl
 
 from __future__ import annotations
 
-import base64
-import subprocess
-import threading
 from pathlib import Path
-from typing import Any
 
 from bench.report import Row
-from local.cluster import BIN, LocalCluster
+from local.cluster import LocalCluster
 from tests.harness import GitRepo, Master, Moto, wait_for
-from tests.integration.test_ec2_master import assignments, ec2_master_settings, instances
+from tests.instances import InstancePlayer
+from tests.integration.test_ec2_master import ec2_master_settings, instances
 from tests.integration.test_metrics import scrape
 
 IDLE = 3
@@ -28,49 +25,12 @@ IDLE = 3
 WORKERS = 2
 
 
-def _play(cluster: LocalCluster, ec2: Any, instance: dict[str, Any]) -> None:
-    """Start the worker the instance's user data describes."""
-    data = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
-    values = assignments(base64.b64decode(data["UserData"]["Value"]).decode())
-    directory = cluster.root / instance["InstanceId"]
-    subprocess.run(
-        [
-            str(BIN / "buildbot-worker"),
-            "create-worker",
-            str(directory),
-            f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
-            values["WORKER_NAME"],
-            values["WORKER_PASSWORD"],
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    cluster.processes.append(
-        subprocess.Popen(
-            [str(BIN / "buildbot-worker"), "start", "--nodaemon", str(directory)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    )
-
-
-def _player(cluster: LocalCluster, ec2: Any, stop: threading.Event) -> None:
-    """Play every instance that runs, once, until ``stop``."""
-    played: set[str] = set()
-    while not stop.wait(0.2):
-        for instance in instances(ec2):
-            if instance["State"]["Name"] == "running" and instance["InstanceId"] not in played:
-                played.add(instance["InstanceId"])
-                _play(cluster, ec2, instance)
-
-
 def measure(root: Path, builds: int) -> list[Row]:
     """A burst of ``builds`` branches on two EC2 workers; instance-seconds per build."""
     root.mkdir(parents=True, exist_ok=True)
     moto = Moto.start(root / "moto_server.log")
     cluster: LocalCluster | None = None
-    stop = threading.Event()
+    player = InstancePlayer(moto, root / "instances")
     try:
         ec2 = moto.client("ec2")
         repo = GitRepo(root / "repo")
@@ -86,7 +46,6 @@ def measure(root: Path, builds: int) -> list[Row]:
         cluster = LocalCluster(root / "cluster", document)
         cluster.start()
         master = Master(cluster)
-        player = threading.Thread(target=_player, args=(cluster, ec2, stop), daemon=True)
         player.start()
 
         start = repo.git("rev-parse", "HEAD")
@@ -107,7 +66,7 @@ def measure(root: Path, builds: int) -> list[Row]:
             if name.startswith("buildbot_ec2_instance_seconds_total")
         )
     finally:
-        stop.set()
+        player.stop()
         if cluster is not None:
             cluster.stop()
         moto.stop()

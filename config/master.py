@@ -12,8 +12,16 @@ from typing import Any
 from buildbot.util.service import BuildbotService
 
 from config import database, secrets
-from config.builds import builders, changes, collapse, janitor, schedulers, superseded
-from config.github import approval, credentials, statuses, webhook
+from config.builds import (
+    builders,
+    changes,
+    collapse,
+    janitor,
+    limits,
+    schedulers,
+    superseded,
+)
+from config.github import approval, credentials, records, statuses, webhook
 from config.settings import Settings
 from config.web import metrics, results, ui
 from config.workers import pools
@@ -36,6 +44,10 @@ def build(settings: Settings) -> dict[str, Any]:
         "services": [],
     }
     config.update(cluster(settings))
+    if settings.changes.kind == "github" and {"web", "schedulers"} & set(master.roles):
+        # The webhook and the Approve form share what is known of open pull requests.
+        projects = [project.name for project in settings.projects]
+        config["services"].append(records.PullRequestRecords(projects=projects))
     if "workers" in master.roles:
         config.update(runs_builds(settings, github))
     if "schedulers" in master.roles:
@@ -43,30 +55,33 @@ def build(settings: Settings) -> dict[str, Any]:
         # Reporters hear every master's builds through the message queue: they run on
         # the one master that schedules, or each status would be sent once per master.
         config["services"] += [*reporters(settings, github), *superseded.build(settings)]
+        minutes = settings.limits.build_minutes
+        config["services"].append(limits.BuildTimeLimit(seconds=minutes * 60, name="time-limit"))
     if "web" in master.roles:
-        config["www"] = ui.build(settings, webhook.hook_dialects(settings, github))
+        hooks = webhook.hook_dialects(settings, github)
+        config["www"] = ui.build(settings, hooks)
         config["services"] += [metrics.build(settings), results.ResultsPages(name="results")]
     return config
 
 
-def github_credentials(settings: Settings) -> Any:
-    """The master's one GitHub credential (a renderable), or None without GitHub."""
+def github_credentials(settings: Settings) -> credentials.Credentials | None:
+    """The master's GitHub credentials, or None without GitHub."""
     if settings.github is None:
         return None
-    return credentials.credentials(settings.github)
+    return credentials.Credentials(settings.github)
 
 
-def runs_builds(settings: Settings, github: Any) -> dict[str, Any]:
+def runs_builds(settings: Settings, github: credentials.Credentials | None) -> dict[str, Any]:
     """The ``workers`` role: the worker port, the workers and the builders."""
     master = settings.buildmaster
 
-    def checkout_env(repository: str) -> Any:
-        return credentials.checkout_env(settings.github, github, repository)
+    def fetch_config(repository: str) -> Any:
+        return credentials.fetch_config(github, repository)
 
     return {
         "protocols": {"pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}},
         "workers": pools.build(settings),
-        "builders": builders.build(settings, checkout_env),
+        "builders": builders.build(settings, fetch_config),
         "collapseRequests": collapse.Collapser(),
     }
 
@@ -82,11 +97,11 @@ def schedules(settings: Settings) -> dict[str, Any]:
     }
 
 
-def reporters(settings: Settings, github: Any) -> list[BuildbotService]:
+def reporters(settings: Settings, github: credentials.Credentials | None) -> list[BuildbotService]:
     """GitHub's commit statuses and Zulip's streams, for the sections the settings have."""
     found: list[BuildbotService] = []
-    if settings.github is not None and settings.github.report_status:
-        found.append(statuses.github_status(settings.github, github))
+    if settings.github is not None and github is not None and settings.github.report_status:
+        found.append(statuses.github_status(settings.github, github.for_job(credentials.STATUSES)))
     return [*found, *zulip.build(settings)]
 
 

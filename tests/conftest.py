@@ -14,6 +14,7 @@ import pytest
 from config.settings import validate, worker_names
 from local.cluster import LocalCluster, local_pools
 from tests.harness import Crossbar, GitRepo, Master, Moto, Postgres, free_port
+from tests.instances import InstancePlayer, untrusted_pool
 
 StartMaster = Callable[..., Master]
 
@@ -78,6 +79,21 @@ def start_master(tmp_path: Path) -> Iterator[StartMaster]:
     finally:
         for cluster in clusters:
             cluster.stop()
+
+
+@pytest.fixture
+def forks(moto: Moto, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The settings of a pool for untrusted builds (an ec2 pool on moto, an instance per
+    build), while a real worker plays each of its instances."""
+    with InstancePlayer(moto, tmp_path / "instances"):
+        yield untrusted_pool(moto)
+
+
+def with_untrusted_pool(document: dict[str, Any], forks: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (of :func:`local_settings`) with its local pool named ``trusted`` and
+    the untrusted pool of ``forks`` beside it."""
+    trusted = {**document["workers"], "name": "trusted"}
+    return {**document, "workers": [trusted, forks["pool"]], "aws": forks["aws"]}
 
 
 @pytest.fixture(scope="session")

@@ -15,29 +15,37 @@ from buildbot.process.buildstep import BuildStep
 
 from config.builds.checkout import Checkout
 from config.builds.instance import InstanceProperties
+from config.builds.isolation import BUILD_ENV, PlumbingEnv
+from config.builds.leftovers import EndLeftovers
 from config.builds.merge import MergeForward
 from config.builds.recipes import recipe
+from config.builds.trust import keeps_trust
 from config.settings import Builder, Project, Settings, worker_names
 
-CheckoutEnv = Callable[[str], Any]
-"""The environment (a renderable) the checkout and merge steps of a repository fetch with."""
+FetchConfig = Callable[[str], Any]
+"""The git configuration (a renderable dict) the checkout and merge steps fetch a
+repository with: its credentials, or nothing."""
 
 
 def factory(
-    project: Project, builder: Builder, settings: Settings, checkout_env: CheckoutEnv
+    project: Project, builder: Builder, settings: Settings, fetch_config: FetchConfig
 ) -> util.BuildFactory:
     """Checkout (the pushed commit, in a tree kept between builds so a warm worker fetches
-    only news), MergeForward, the recipe; first the instance's properties when the builder
-    may run on EC2 workers. Only the checkout and the merge get GitHub's credentials."""
-    on_ec2 = any(pool.kind == "ec2" for pool in settings.pools_of(builder))
-    machine: list[BuildStep] = [InstanceProperties()] if on_ec2 else []
-    fetching = checkout_env(project.repository)
+    only news), MergeForward, the recipe, and an end to the processes it left running;
+    first the instance's properties when the builder may run on EC2 workers. Only the
+    checkout and the merge get GitHub's credentials (:mod:`config.builds.isolation`)."""
+    pools = settings.pools_of(builder)
+    machine: list[BuildStep] = [InstanceProperties()] if any(p.kind == "ec2" for p in pools) else []
+    # A worker running several builds at once cannot tell whose processes are whose.
+    cleanup: list[BuildStep] = [EndLeftovers()] if all(p.max_builds == 1 for p in pools) else []
+    plumbing = PlumbingEnv(fetch_config(project.repository))
     return util.BuildFactory(
         [
             *machine,
-            Checkout(name="checkout", repourl=project.repository, haltOnFailure=True, env=fetching),
-            MergeForward(project, settings.bot, env=fetching),
-            *recipe(builder),
+            Checkout(name="checkout", repourl=project.repository, haltOnFailure=True, env=plumbing),
+            MergeForward(project, settings.bot, env=plumbing),
+            *recipe(builder, settings.limits),
+            *cleanup,
         ]
     )
 
@@ -62,20 +70,29 @@ def projects(settings: Settings) -> list[util.Project]:
     return [util.Project(name=p.name, description=p.repository) for p in settings.projects]
 
 
-def build(settings: Settings, checkout_env: CheckoutEnv) -> list[util.BuilderConfig]:
-    """One BuilderConfig per recipe, on the workers of its pools; ``checkout_env`` says
-    what each repository is fetched with (:func:`config.github.credentials.checkout_env`)."""
+def build(settings: Settings, fetch_config: FetchConfig) -> list[util.BuilderConfig]:
+    """One BuilderConfig per recipe, on the workers of its pools; ``fetch_config`` says
+    what each repository is fetched with (:func:`config.github.credentials.fetch_config`)."""
     return [
         util.BuilderConfig(
             name=builder.name,
             workernames=[
                 name for pool in settings.pools_of(builder) for name in worker_names(pool)
             ],
-            factory=factory(project, builder, settings, checkout_env),
+            factory=factory(project, builder, settings, fetch_config),
+            env=BUILD_ENV,
             project=project.name,
             locks=locks(builder),
+            canStartBuild=keeps_trust(untrusted_workers(settings, builder)),
             **expected_failure(project, builder),
         )
         for project in settings.projects
         for builder in project.builders
+    ]
+
+
+def untrusted_workers(settings: Settings, builder: Builder) -> list[str]:
+    """The workers of ``builder``'s pools that take untrusted builds (and only those)."""
+    return [
+        name for pool in settings.pools_of(builder) if pool.untrusted for name in worker_names(pool)
     ]

@@ -10,6 +10,7 @@ from buildbot.process.results import FAILURE, SUCCESS
 from buildbot.steps.source.base import Source
 from twisted.internet import defer
 
+from config.builds.leftovers import CLOCK
 from config.builds.scripts import printed, script
 
 CHECKOUT_SCRIPT = script("checkout.sh")
@@ -58,11 +59,14 @@ class Checkout(Source):
         )
         cmd.useLog(stdio, False)
         yield self.runCommand(cmd)
-        if cmd.rc != 0:
+        if cmd.rc != 0 and "revision" not in printed(cmd.stdout):
             failure = CHECKOUT_FAILURES.get(cmd.rc, "cannot check out {branch}")
             self.descriptionDone = failure.format(
                 repository=self.repourl, branch=branch, revision=revision
             )
             return FAILURE
-        self.updateSourceProperty("got_revision", printed(cmd.stdout)["revision"][0])
+        lines = printed(cmd.stdout)
+        if clock := lines.get("clock"):
+            self.setProperty(CLOCK, int(clock[0]), self.name)
+        self.updateSourceProperty("got_revision", lines["revision"][0])
         return SUCCESS

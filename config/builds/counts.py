@@ -10,6 +10,8 @@ from buildbot.plugins import steps
 from buildbot.process import logobserver
 from buildbot.process.results import SUCCESS, statusToString
 
+from config.builds.limits import BoundedLogs
+
 # pytest's closing line: counts in any order, each "N word" or "N words word" ("2 subtests
 # passed"), then the time: "3 passed, 1 failed, 2 skipped, 1 xfailed, 4 warnings in 0.12s",
 # between '=' signs unless -q; or "no tests ran in 0.01s".
@@ -39,8 +41,9 @@ def summary_counts(counts: dict[str, int]) -> dict[str, int]:
     return shown
 
 
-class Pytest(steps.Test):
-    """Buildbot's Test step, taught to read pytest's closing line for the counts.
+class Pytest(BoundedLogs, steps.Test):
+    """Buildbot's Test step, taught to read pytest's closing line for the counts (and its
+    logs bounded, :mod:`config.builds.limits`).
 
     The counts become the step's statistics and summary ("6 tests 4 passed 1 failed 1
     skipped"); errors count as failures in the statistics, and are named in the summary.
@@ -88,9 +91,9 @@ class Pytest(steps.Test):
         return {**summary, "step": text}
 
 
-class Lint(steps.WarningCountingShellCommand):
+class Lint(BoundedLogs, steps.WarningCountingShellCommand):
     """Buildbot's warning-counting step with the count in its summary ("lint 2 warnings"),
-    as its Sphinx step has; the stock summary shows only the command."""
+    as its Sphinx step has (the stock summary shows only the command); its logs bounded."""
 
     def getResultSummary(self) -> dict[str, str]:
         plural = "" if self.warnCount == 1 else "s"

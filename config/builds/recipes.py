@@ -11,10 +11,12 @@ from buildbot.process.buildstep import BuildStep
 
 from config.builds import uploads
 from config.builds.counts import Lint, Pytest
+from config.builds.limits import MB, BoundedLogs
 from config.settings import (
     Builder,
     CommandOptions,
     DocsStep,
+    Limits,
     LintStep,
     RunStep,
     StepOptions,
@@ -33,46 +35,64 @@ def _options(step: StepOptions) -> dict[str, Any]:
     return options
 
 
-def _command_options(step: CommandOptions) -> dict[str, Any]:
-    return {**_options(step), "env": step.env, "timeout": step.timeout}
+class Run(BoundedLogs, steps.ShellCommand):
+    """Buildbot's ShellCommand, its logs bounded."""
 
 
-def run_step(step: RunStep) -> BuildStep:
-    return steps.ShellCommand(command=step.command, **_command_options(step))
+class Trial(BoundedLogs, steps.Trial):
+    """Buildbot's Trial, its logs bounded."""
 
 
-def test_step(step: TestStep) -> BuildStep:
-    options = {"name": "test", **_command_options(step)}
+class Sphinx(BoundedLogs, steps.Sphinx):
+    """Buildbot's Sphinx, its logs bounded."""
+
+
+def _command_options(step: CommandOptions, limits: Limits) -> dict[str, Any]:
+    return {
+        **_options(step),
+        "env": step.env,
+        "timeout": step.timeout,
+        "log_limit": int(limits.log_mb * MB),
+    }
+
+
+def run_step(step: RunStep, limits: Limits) -> BuildStep:
+    return Run(command=step.command, **_command_options(step, limits))
+
+
+def test_step(step: TestStep, limits: Limits) -> BuildStep:
+    options = {"name": "test", **_command_options(step, limits)}
     if step.runner == "trial":
         # Trial puts its reporter option after the program, then the rest.
         program, *arguments = step.command
-        return steps.Trial(trial=program, tests=arguments, testpath=None, **options)
+        return Trial(trial=program, tests=arguments, testpath=None, **options)
     return Pytest(command=step.command, **options)
 
 
-def lint_step(step: LintStep) -> BuildStep:
+def lint_step(step: LintStep, limits: Limits) -> BuildStep:
     return Lint(
         command=step.command,
         warningPattern=step.warning_pattern,
-        **{"name": "lint", **_command_options(step)},
+        **{"name": "lint", **_command_options(step, limits)},
     )
 
 
-def docs_step(step: DocsStep) -> BuildStep:
-    return steps.Sphinx(
+def docs_step(step: DocsStep, limits: Limits) -> BuildStep:
+    return Sphinx(
         sphinx=step.sphinx,
         sphinx_sourcedir=step.sourcedir,
         sphinx_builddir=step.builddir,
         sphinx_builder=step.builder,
         strict_warnings=step.strict,
-        **{"name": "docs", **_command_options(step)},
+        **{"name": "docs", **_command_options(step, limits)},
     )
 
 
-def upload_step(step: UploadStep) -> list[BuildStep]:
+def upload_step(step: UploadStep, limits: Limits) -> list[BuildStep]:
     """The directory goes to the build's results directory, then is published."""
     name = step.name or "upload"
-    upload = steps.DirectoryUpload(
+    upload = uploads.BoundedUpload(
+        budget=int(limits.upload_mb * MB),
         workersrc=step.source,
         masterdest=uploads.destination(name),
         url=uploads.address(step.url, name),
@@ -82,7 +102,7 @@ def upload_step(step: UploadStep) -> list[BuildStep]:
     return [upload, uploads.Publish(name)]
 
 
-RECIPE_STEPS: dict[str, Callable[[Any], BuildStep | list[BuildStep]]] = {
+RECIPE_STEPS: dict[str, Callable[[Any, Limits], BuildStep | list[BuildStep]]] = {
     "run": run_step,
     "test": test_step,
     "lint": lint_step,
@@ -91,10 +111,10 @@ RECIPE_STEPS: dict[str, Callable[[Any], BuildStep | list[BuildStep]]] = {
 }
 
 
-def recipe(builder: Builder) -> list[BuildStep]:
+def recipe(builder: Builder, limits: Limits) -> list[BuildStep]:
     """The Buildbot steps of ``builder``'s recipe, in order."""
     made: list[BuildStep] = []
     for step in builder.steps:
-        steps_of_kind = RECIPE_STEPS[step.kind](step)
+        steps_of_kind = RECIPE_STEPS[step.kind](step, limits)
         made += steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
     return made

@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from buildbot.interfaces import IRenderable
-from buildbot.plugins import util
+from buildbot.plugins import steps, util
+from buildbot.process import logobserver
 from buildbot.process.buildstep import BuildStep
-from buildbot.process.results import SKIPPED, SUCCESS
+from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
 from twisted.internet import defer, threads
 
 RESULTS = "results"
@@ -69,6 +70,50 @@ def address(base: str | None, name: str) -> IRenderable:
     return url
 
 
+UPLOADED = "uploaded_bytes"
+"""The property: the bytes the build has uploaded so far, counted against its limit."""
+
+
+class BoundedUpload(steps.DirectoryUpload):
+    """Buildbot's DirectoryUpload with the build's upload budget (``limits.upload_mb``, all
+    its uploads together) as its size limit: the worker stops sending past it, the master
+    writes nothing more and throws the partial upload away, and the step fails saying so.
+    """
+
+    renderables: ClassVar[list[str]] = ["maxsize"]  # added to the base class's own
+
+    def __init__(self, *, budget: int, **kwargs: Any) -> None:
+        self.budget = budget
+
+        @util.renderer
+        def remaining(props: Any) -> int:
+            return max(0, budget - int(props.getProperty(UPLOADED) or 0))
+
+        super().__init__(maxsize=remaining, **kwargs)
+        self.over_budget = False
+        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._watch))
+
+    def _watch(self) -> Generator[None, tuple[str, str], None]:
+        while True:
+            _, line = yield
+            if "Maximum filesize reached" in line:
+                self.over_budget = True
+
+    @defer.inlineCallbacks
+    def run(self) -> Generator[Any, Any, int]:
+        result: int = yield super().run()
+        if self.over_budget:
+            return int(FAILURE)
+        return result
+
+    def getResultSummary(self) -> dict[str, str]:
+        if self.over_budget:
+            limit = f"{self.budget / (1024 * 1024):g}"
+            return {"step": f"uploads over the build's limit of {limit} MB (limits.upload_mb)"}
+        summary: dict[str, str] = super().getResultSummary()
+        return summary
+
+
 class Publish(BuildStep):
     """Marks the build's results as published now and points ``latest/<name>`` at them.
 
@@ -88,12 +133,15 @@ class Publish(BuildStep):
         if not upload.is_dir():  # the upload failed and the build went on
             self.descriptionDone = [f"{self.upload}: nothing to publish"]
             return int(SKIPPED)
-        yield threads.deferToThread(publish, upload)
+        size = yield threads.deferToThread(publish, upload)
+        self.setProperty(UPLOADED, int(self.getProperty(UPLOADED) or 0) + size, self.name)
         self.descriptionDone = [f"{self.upload} published"]
         return int(SUCCESS)
 
 
-def publish(upload: Path) -> None:
+def publish(upload: Path) -> int:
+    """Publish ``upload``; its size in bytes (what it takes of the build's budget)."""
+    size = sum(f.stat().st_size for f in upload.rglob("*") if f.is_file() and not f.is_symlink())
     build = upload.parent
     (build / PUBLISHED).touch()
     latest = build.parent / LATEST
@@ -103,3 +151,4 @@ def publish(upload: Path) -> None:
     staged.unlink(missing_ok=True)
     staged.symlink_to(Path("..", build.name, upload.name))
     os.replace(staged, link)  # atomic: a reader sees the old or the new results
+    return size

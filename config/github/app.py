@@ -3,9 +3,10 @@
 An App signs a JWT with its private key (RS256, as GitHub documents: issued a minute in
 the past, valid nine minutes), finds the installation on a repository's owner (or takes
 the one the settings give), and trades the JWT for an installation token at
-``/app/installations/<id>/access_tokens``. Tokens live an hour; one is renewed once less
-than :data:`RENEW_BEFORE` (or half its life, for short-lived ones) is left, so a status
-posted at the end of a long build never carries an expired token.
+``/app/installations/<id>/access_tokens``, asking for one repository and the permissions
+of one job (:mod:`config.github.credentials` says which). Tokens live an hour; one is
+renewed once less than :data:`RENEW_BEFORE` (or half its life, for short-lived ones) is
+left, so a status posted at the end of a long build never carries an expired token.
 
 :class:`InstallationToken` is a renderable: Buildbot's ``GitHubStatusPush``, our webhook's API
 calls and the checkout steps render it per use, and it marks the token as a secret of the
@@ -31,6 +32,9 @@ from zope.interface import implementer
 from config.github.repositories import owner_and_name
 from config.settings import GitHubApp
 
+Permissions = tuple[tuple[str, str], ...]
+"""An installation token's permissions, as GitHub names them: ``(("contents", "read"),)``."""
+
 RENEW_BEFORE = 300.0
 """Seconds before its expiry an installation token is renewed."""
 SECRET_NAME = "github token"
@@ -54,8 +58,9 @@ class AppTokens:
         self.app_id = app.app_id
         self.installation_id = app.installation_id
         self.installations: dict[str, int] = {}
-        self.tokens: dict[int, tuple[str, float]] = {}
-        """Installation -> (token, when to renew it, on the wall clock)."""
+        self.tokens: dict[tuple[int, str | None, Permissions], tuple[str, float]] = {}
+        """(Installation, repository, permissions) -> (token, when to renew it, on the
+        wall clock)."""
         self.lock = defer.DeferredLock()
 
     def app_jwt(self, private_key: str) -> str:
@@ -63,13 +68,17 @@ class AppTokens:
         claims = {"iat": now - 60, "exp": now + 540, "iss": str(self.app_id)}
         return jwt.encode(claims, private_key, algorithm="RS256")
 
-    def _thd_call(self, method: str, path: str, private_key: str) -> Any:
+    def _thd_call(
+        self, method: str, path: str, private_key: str, body: dict[str, Any] | None = None
+    ) -> Any:
         headers = {
             "Authorization": f"Bearer {self.app_jwt(private_key)}",
             "Accept": "application/vnd.github+json",
             "User-Agent": "Buildbot",
         }
-        answer = requests.request(method, self.api_url + path, headers=headers, timeout=30)
+        answer = requests.request(
+            method, self.api_url + path, headers=headers, json=body, timeout=30
+        )
         if answer.status_code >= 400:
             raise RuntimeError(f"GitHub answered {answer.status_code} to {method} {path}")
         return answer.json()
@@ -84,37 +93,47 @@ class AppTokens:
             self.installations[repository] = int(found["id"])
         return self.installations[repository]
 
-    def _thd_token(self, private_key: str, repository: str | None) -> str:
+    def _thd_token(self, private_key: str, repository: str | None, permissions: Permissions) -> str:
         installation = self._thd_installation(private_key, repository)
-        cached = self.tokens.get(installation)
+        key = (installation, repository, permissions)
+        cached = self.tokens.get(key)
         if cached is not None and time.time() < cached[1]:
             return cached[0]
+        # Cut to the job: this one repository, these permissions (GitHub refuses more
+        # than the App has, and the token can do nothing else).
+        body: dict[str, Any] = {"permissions": dict(permissions)}
+        if repository is not None:
+            body["repositories"] = [repository.split("/")[-1]]
         minted = self._thd_call(
-            "POST", f"/app/installations/{installation}/access_tokens", private_key
+            "POST", f"/app/installations/{installation}/access_tokens", private_key, body
         )
         expires = datetime.datetime.fromisoformat(minted["expires_at"]).timestamp()
         now = time.time()
-        self.tokens[installation] = (
-            minted["token"],
-            expires - min(RENEW_BEFORE, (expires - now) / 2),
-        )
+        self.tokens[key] = (minted["token"], expires - min(RENEW_BEFORE, (expires - now) / 2))
         return str(minted["token"])
 
-    def token(self, private_key: str, repository: str | None) -> defer.Deferred[str]:
-        """A valid installation token for ``repository``'s installation."""
-        return self.lock.run(threads.deferToThread, self._thd_token, private_key, repository)
+    def token(
+        self, private_key: str, repository: str | None, permissions: Permissions
+    ) -> defer.Deferred[str]:
+        """A valid installation token for ``repository`` (of its installation) with
+        ``permissions`` only."""
+        return self.lock.run(
+            threads.deferToThread, self._thd_token, private_key, repository, permissions
+        )
 
 
 @implementer(IRenderable)
 class InstallationToken:
-    """Renders to an installation token of the settings' GitHub App."""
+    """Renders to an installation token of the settings' GitHub App for the build's
+    repository, with ``permissions`` only."""
 
-    def __init__(self, tokens: AppTokens) -> None:
+    def __init__(self, tokens: AppTokens, permissions: Permissions) -> None:
         self.tokens = tokens
+        self.permissions = permissions
 
     @defer.inlineCallbacks
     def getRenderingFor(self, props: Any) -> Generator[Any, Any, str]:
         key = yield props.render(util.Secret("github.app.private_key"))
-        token: str = yield self.tokens.token(key, repository_of(props))
+        token: str = yield self.tokens.token(key, repository_of(props), self.permissions)
         props.useSecret(token, SECRET_NAME)
         return token

@@ -13,7 +13,8 @@ from twisted.internet import defer
 from twisted.python import log
 
 from config.builds.changes import APPROVED, PULL_REQUEST
-from config.github.pull_requests import PullRequestRecords, approve
+from config.github.pull_requests import approved
+from config.github.records import SERVICE, records
 from config.settings import Project, Settings
 
 
@@ -27,17 +28,63 @@ def on_pull_request(project: Project, settings: Settings) -> BaseScheduler:
     )
 
 
+class WaitingPullRequest(util.ChoiceStringParameter):
+    """The Approve form's list of the pull requests that wait, each with its head commit.
+
+    The web UI reads a form's fields each time it opens it, so the list is the one of the
+    moment (:mod:`config.github.records`): number, head commit, title and author. An admin
+    approves the commit the form shows, and only that one.
+    """
+
+    def __init__(self, project: str) -> None:
+        super().__init__(
+            name="pull_request",
+            label="Pull request (its head commit)",
+            required=True,
+            strict=False,  # checked by Approve.force, which can say what changed
+        )
+        self.project = project
+        self.master: Any = None
+
+    @property
+    def choices(self) -> list[str]:
+        if self.master is None or SERVICE not in self.master.service_manager.namedServices:
+            return []
+        return [choice(pr) for pr in records(self.master).shown_waiting(self.project)]
+
+    @choices.setter
+    def choices(self, value: list[str]) -> None:
+        pass  # the list is always the records'
+
+
+def choice(pr: dict[str, Any]) -> str:
+    """How the form lists one waiting pull request; :func:`chosen` reads it back."""
+    title = pr["title"] if len(pr["title"]) <= 60 else pr["title"][:57] + "..."
+    return f"#{pr['number']} at {pr['revision']}: {title} (by {pr['author']})"
+
+
+def chosen(value: str) -> tuple[int, str]:
+    """The pull request number and head commit of a choice of the form."""
+    number, at, revision = value.split(" ", 3)[:3]
+    if not number.startswith("#") or at != "at":
+        raise ValueError(value)
+    return int(number[1:]), revision.rstrip(":")
+
+
 class Approve(schedulers.ForceScheduler):
-    """The web UI's "Approve" form: an admin lets a waiting pull request's head commit
+    """The web UI's "Approve" form: an admin lets the head commit of a waiting pull request
     build. Forcing is for admins only (:mod:`config.web.auth`), so anyone else gets 403.
 
-    The approved commit becomes a change as its delivery's would have (so a newer one
-    supersedes its build), of category ``approved`` so the pull request scheduler leaves
-    it to this one, which builds it at once: the UI follows the new build request.
+    The form lists the waiting pull requests with their head commits; an approval builds
+    the commit it names or nothing (a push since the form opened waits again). The approved
+    commit becomes a change as its delivery's would have (so a newer one supersedes its
+    build), of category ``approved`` so the pull request scheduler leaves it to this one,
+    which builds it at once: the UI follows the new build request.
     """
 
     def __init__(self, project: Project) -> None:
         self.project = project
+        self.waiting = WaitingPullRequest(project.name)
         fixed = {"default": ""}
         super().__init__(
             name=f"{project.name}-approve",
@@ -54,30 +101,37 @@ class Approve(schedulers.ForceScheduler):
                     },
                 )
             ],
-            properties=[
-                util.IntParameter(name="pull_request", label="Pull request number", required=True)
-            ],
+            properties=[self.waiting],
         )
+
+    def startService(self) -> Any:
+        self.waiting.master = self.master
+        return super().startService()
 
     @defer.inlineCallbacks
     def force(self, owner: str, **kwargs: Any) -> Generator[Any, Any, tuple[int, dict[int, int]]]:
         given = kwargs.get("pull_request")
         try:
-            number = int(given[0] if isinstance(given, list) else given)  # type: ignore[arg-type]
+            number, revision = chosen(str(given[0] if isinstance(given, list) else given))
         except (TypeError, ValueError):
-            raise CollectedValidationError({"pull_request": "a pull request number"}) from None
-        change = yield approve(PullRequestRecords(self.master), self.project.name, number)
+            raise CollectedValidationError(
+                {"pull_request": "choose a waiting pull request from the list"}
+            ) from None
+        change = yield records(self.master).release(self.project.name, number, revision)
         if change is None:
             raise CollectedValidationError(
-                {"pull_request": f"pull request #{number} does not wait for approval"}
+                {
+                    "pull_request": f"pull request #{number} does not wait with {revision[:12]}"
+                    " any more: open the form again to see what waits now"
+                }
             )
-        change["properties"]["approved_by"] = owner
+        approved(change, owner)
         changeid = yield self.master.data.updates.addChange(
             src="git", **{**change, "category": APPROVED}
         )
-        log.msg(f"{owner} approved pull request #{number} of {self.project.name}")
+        log.msg(f"{owner} approved pull request #{number} of {self.project.name} at {revision}")
         buildset: tuple[int, dict[int, int]] = yield self.addBuildsetForChanges(
-            reason=f"pull request #{number} approved by {owner}",
+            reason=f"pull request #{number} at {revision[:12]} approved by {owner}",
             changeids=[changeid],
             builderNames=self.builderNames,
         )

@@ -1,9 +1,9 @@
 """How the master authenticates to GitHub, and what a checkout fetches with.
 
 The master holds a personal access token, or a GitHub App (:mod:`config.github.app`) whose
-installation tokens it mints as it goes. :func:`credentials` is made once per master (the
-assembly hands it to the reporters, the webhook and the checkouts), so they share one
-cache of tokens.
+installation tokens it mints as it goes, each for one repository and one job's
+permissions. :class:`Credentials` is made once per master (the assembly hands it to the
+reporters, the webhook and the checkouts), so they share one cache of tokens.
 """
 
 from __future__ import annotations
@@ -18,26 +18,65 @@ from buildbot.plugins import util
 from twisted.internet import defer
 from zope.interface import implementer
 
-from config.github.app import SECRET_NAME, AppTokens, InstallationToken
+from config.builds.trust import PULL_REFS, UNTRUSTED
+from config.github.app import SECRET_NAME, AppTokens, InstallationToken, Permissions
 from config.settings import GitHub
 
+CHECKOUT: Permissions = (("contents", "read"),)
+"""A checkout's token: read the repository, nothing else."""
+STATUSES: Permissions = (("statuses", "write"),)
+"""The commit statuses' token."""
+PULL_REQUESTS: Permissions = (("contents", "read"), ("statuses", "write"))
+"""The pull request calls' token: a commit's message, the pending status of an approval."""
 
-def credentials(github: GitHub) -> Any:
-    """What authenticates the master to GitHub: a renderable of the App's installation
-    token, or the personal access token's secret."""
-    if github.app is not None:
-        return InstallationToken(AppTokens(github.api_url, github.app))
-    return util.Secret("github.token")
+
+class Credentials:
+    """The master's credentials for GitHub, made once per master: one cache of App tokens
+    serves every job, and each job gets a token cut to it (a repository and its
+    permissions). A personal token cannot be cut: it goes where it must, and never to an
+    untrusted build."""
+
+    def __init__(self, github: GitHub) -> None:
+        self.tokens = AppTokens(github.api_url, github.app) if github.app is not None else None
+
+    def for_job(self, permissions: Permissions) -> Any:
+        """A renderable of the token for a job of ``permissions`` on the build's repository."""
+        if self.tokens is not None:
+            return InstallationToken(self.tokens, permissions)
+        return util.Secret("github.token")
+
+    def checkout(self) -> Any:
+        """A renderable of a checkout's token: '' for an untrusted build with a personal
+        token (which would be the master's whole access)."""
+        if self.tokens is not None:
+            return InstallationToken(self.tokens, CHECKOUT)
+        return TrustedOnly(util.Secret("github.token"))
 
 
 @implementer(IRenderable)
-class GitAuthEnv:
-    """The environment of a step that fetches from GitHub over HTTPS.
+class TrustedOnly:
+    """Renders ``secret`` for a trusted build, '' for an untrusted one."""
+
+    def __init__(self, secret: Any) -> None:
+        self.secret = secret
+
+    @defer.inlineCallbacks
+    def getRenderingFor(self, props: Any) -> Generator[Any, Any, str]:
+        branch = str(props.getProperty("branch") or "")
+        if props.getProperty(UNTRUSTED) or branch.startswith(PULL_REFS):
+            return ""
+        value: str = yield props.render(self.secret)
+        return value
+
+
+@implementer(IRenderable)
+class GitAuthConfig:
+    """The git configuration of a step that fetches from GitHub over HTTPS.
 
     git sends the token as an ``Authorization`` header to the repository's host only,
-    configured through git's environment (``GIT_CONFIG_COUNT``): nothing is written to the
-    worker's disk, and it is gone when the step ends, so the build's later steps (a fork's
-    untrusted code, say) never see it. Both forms of the token are the build's secrets.
+    configured through git's environment (:func:`config.builds.isolation.git_environment`):
+    nothing is written to the worker's disk, and it is gone when the step ends, so the
+    build's later steps never see it. Both forms of the token are the build's secrets.
     """
 
     def __init__(self, credentials: Any, repository: str) -> None:
@@ -48,19 +87,17 @@ class GitAuthEnv:
     @defer.inlineCallbacks
     def getRenderingFor(self, props: Any) -> Generator[Any, Any, dict[str, str]]:
         token = yield props.render(self.credentials)
+        if not token:
+            return {}
         header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         props.useSecret(token, SECRET_NAME)
         props.useSecret(header, SECRET_NAME)
-        return {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"http.{self.origin}.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {header}",
-        }
+        return {f"http.{self.origin}.extraHeader": f"Authorization: Basic {header}"}
 
 
-def checkout_env(github: GitHub | None, credentials: Any, repository: str) -> Any:
-    """What the checkout and merge steps fetch with: the master's GitHub credentials for
-    an HTTPS repository, nothing for any other."""
-    if github is None or not repository.startswith("https://"):
+def fetch_config(credentials: Credentials | None, repository: str) -> Any:
+    """What the checkout and merge steps fetch with: a checkout's token for an HTTPS
+    repository, nothing for any other."""
+    if credentials is None or not repository.startswith("https://"):
         return {}
-    return GitAuthEnv(credentials, repository)
+    return GitAuthConfig(credentials.checkout(), repository)

@@ -10,14 +10,17 @@ The rules, which README's "Pull requests" section tells users:
   one status context.
 - A pull request from a fork is built as ``refs/pull/<n>/head``, fetched from the base
   repository, merged into its base.
+- A pull request from a fork is untrusted code: it builds on the untrusted pools only
+  (:mod:`config.builds.trust`), and not at all where there are none.
 - A fork's pull request, or one whose author's association is not trusted, waits for an
-  admin's approval (the web UI's "Approve" form, or the approve label added on GitHub);
-  a new push to it waits again. Meanwhile each builder's status context says so.
+  admin's approval of its head commit (the web UI's "Approve" form, or the approve label
+  added on GitHub); a new push to it waits again. Meanwhile each builder's status context
+  says so.
 - ``closed`` cancels the pull request's waiting and running builds.
 
 What the master remembers about open pull requests (which branch belongs to which pull
-request, which pull requests wait) is kept in its database, so a restarted master and
-every master of a cluster know it.
+request, which pull requests wait) is kept in its database (:mod:`config.github.records`),
+so a restarted master and every master of a cluster know it.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from typing import Any
 from buildbot.data import resultspec
 from buildbot.www.hooks.github import DEFAULT_SKIPS_PATTERN
 from twisted.internet import defer
+from twisted.python import log
 
 from config.builds.branches import merge_plan
 from config.builds.changes import PULL_REQUEST
+from config.builds.trust import UNTRUSTED
 from config.github.api import GitHubApi
+from config.github.records import PullRequestRecords, records
 from config.github.repositories import repository_key
 from config.settings import Project, PullRequests
 
@@ -114,52 +120,12 @@ class PullRequest:
             "author": self.author,
             "comments": f"Pull request #{self.number}: {self.title}",
             "files": [],
-            "properties": {**self.properties(), "event": "pull_request"},
+            "properties": {
+                **self.properties(),
+                "event": "pull_request",
+                UNTRUSTED: not self.same_repository,
+            },
         }
-
-
-class PullRequestRecords:
-    """The open pull requests the master remembers, in its database's state table.
-
-    One state value per branch (``branch:<project>:<branch>``: the same-repository pull
-    request it belongs to) and per waiting pull request (``waiting:<project>:<n>``: the
-    change an approval submits), so deliveries about different pull requests never
-    overwrite each other's records.
-    """
-
-    def __init__(self, master: Any) -> None:
-        self.master = master
-        self._objectid: int | None = None
-
-    @defer.inlineCallbacks
-    def _object(self) -> Generator[Any, Any, int]:
-        if self._objectid is None:
-            self._objectid = yield self.master.db.state.getObjectId(
-                # The name the records were first stored under: kept, so a master
-                # upgraded from then still finds them.
-                "pull-requests",
-                "config.pull_requests.Ledger",
-            )
-        return self._objectid
-
-    @defer.inlineCallbacks
-    def get(self, name: str) -> Generator[Any, Any, Any]:
-        objectid = yield self._object()
-        value = yield self.master.db.state.getState(objectid, name, None)
-        return value
-
-    @defer.inlineCallbacks
-    def put(self, name: str, value: Any) -> Generator[Any, Any, None]:
-        objectid = yield self._object()
-        yield self.master.db.state.setState(objectid, name, value)
-
-    @staticmethod
-    def branch(project: str, branch: str) -> str:
-        return f"branch:{project}:{branch}"
-
-    @staticmethod
-    def waiting(project: str, number: int) -> str:
-        return f"waiting:{project}:{number}"
 
 
 def needs_approval(pr: PullRequest, rules: PullRequests) -> bool:
@@ -192,13 +158,23 @@ class PullRequestEvents:
     """Decides what each ``pull_request`` delivery builds; see the module's docstring."""
 
     def __init__(
-        self, master: Any, projects: dict[str, Project], rules: PullRequests, api: GitHubApi
+        self,
+        master: Any,
+        projects: dict[str, Project],
+        rules: PullRequests,
+        api: GitHubApi,
+        forks: bool,
     ) -> None:
         self.master = master
         self.projects = projects
         self.rules = rules
         self.api = api
-        self.records = PullRequestRecords(master)
+        self.forks = forks
+        """Whether pull requests from forks build (there is a pool for untrusted builds)."""
+
+    @property
+    def records(self) -> PullRequestRecords:
+        return records(self.master)
 
     @defer.inlineCallbacks
     def handle(
@@ -237,6 +213,11 @@ class PullRequestEvents:
                 return [], f"pull request #{pr.number} is built by the push to {pr.head_ref}"
             if self.built_by_pushes(project, pr, action, (before or {}).get("base")):
                 return [], f"pull request #{pr.number}: its pushes built it already"
+        if not pr.same_repository and not self.forks:
+            return [], (
+                f"pull request #{pr.number} is from a fork: forks do not build here "
+                "(no pool is marked untrusted, or github.pull_requests.forks is false)"
+            )
         if pr.draft and not self.rules.drafts:
             return [], f"pull request #{pr.number} is a draft: it builds once ready for review"
         message = yield self.api.commit_message(pr.repository, pr.head_sha)
@@ -244,10 +225,12 @@ class PullRequestEvents:
             return [], f"pull request #{pr.number}: its head commit asks to skip CI"
         change = pr.change(project.name)
         if needs_approval(pr, self.rules):
-            yield self.records.put(PullRequestRecords.waiting(project.name, pr.number), change)
+            yield self.records.wait(project.name, pr.number, change)
             contexts = [f"buildbot/{b.name}" for b in project.builders]
             yield self.api.pending(pr.repository, pr.head_sha, contexts, APPROVAL_PENDING)
-            return [], f"pull request #{pr.number} waits for an admin's approval"
+            return [], (
+                f"pull request #{pr.number} waits for an admin's approval of {pr.head_sha[:12]}"
+            )
         return [change], f"pull request #{pr.number} {action}: building {pr.head_sha[:12]}"
 
     def built_by_pushes(
@@ -269,14 +252,18 @@ class PullRequestEvents:
         label = (payload.get("label") or {}).get("name")
         if label is None or label != self.rules.approve_label:
             return [], f"pull request #{pr.number} labeled: nothing to build"
-        change = yield approve(self.records, project.name, pr.number, pr.head_sha)
+        # The head the labeler saw, and only that: a push after it waits again.
+        change = yield self.records.release(project.name, pr.number, pr.head_sha)
         if change is None:
-            return [], f"pull request #{pr.number}: no commit of it waits for approval"
-        return [change], f"pull request #{pr.number} approved by label: building"
+            return [], f"pull request #{pr.number}: {pr.head_sha[:12]} does not wait for approval"
+        approver = str((payload.get("sender") or {}).get("login", "?"))
+        approved(change, approver)
+        log.msg(f"{approver} approved pull request #{pr.number} at {pr.head_sha} by label")
+        return [change], f"pull request #{pr.number} approved by label: building {pr.head_sha[:12]}"
 
     @defer.inlineCallbacks
     def closed(self, project: Project, pr: PullRequest) -> Generator[Any, Any, str]:
-        yield self.records.put(PullRequestRecords.waiting(project.name, pr.number), None)
+        yield self.records.forget(project.name, pr.number)
         if pr.same_repository:
             yield self.records.put(PullRequestRecords.branch(project.name, pr.head_ref), None)
         count = yield cancel_builds(
@@ -301,15 +288,7 @@ class PullRequestEvents:
         return record
 
 
-@defer.inlineCallbacks
-def approve(
-    records: PullRequestRecords, project: str, number: int, head_sha: str | None = None
-) -> Generator[Any, Any, dict[str, Any] | None]:
-    """The waiting change of a pull request, now approved (and no longer waiting), or None
-    when none waits (or, given ``head_sha``, when another commit waits)."""
-    name = PullRequestRecords.waiting(project, number)
-    change: dict[str, Any] | None = yield records.get(name)
-    if not change or (head_sha is not None and change["revision"] != head_sha):
-        return None
-    yield records.put(name, None)
-    return change
+def approved(change: dict[str, Any], approver: str) -> None:
+    """Mark an approved change: who approved which commit, in its build's properties."""
+    change["properties"]["approved_by"] = approver
+    change["properties"]["approved_revision"] = change["revision"]

@@ -19,7 +19,9 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.web.server import Request
 
+from config.builds.limits import MB
 from config.github.api import GitHubApi
+from config.github.credentials import PULL_REQUESTS, Credentials
 from config.github.pull_requests import PullRequestEvents
 from config.github.repositories import repository_key
 from config.settings import Project, Settings
@@ -57,6 +59,7 @@ class GitHubHook(BaseHookHandler):
     def __init__(self, master: Any, options: dict[str, Any]) -> None:
         super().__init__(master, options)
         self.secret = options["secret"]
+        self.max_body: int = options["max_body"]
         self.projects: dict[str, Project] = options["projects"]
         api = options["github_api_endpoint"]
         self.github = GitHubEventHandler(None, False, master=master, github_api_endpoint=api)
@@ -65,6 +68,7 @@ class GitHubHook(BaseHookHandler):
             self.projects,
             options["pull_requests"],
             GitHubApi(master, api, options["token"]),
+            forks=options["forks"],
         )
 
     @defer.inlineCallbacks
@@ -100,7 +104,12 @@ class GitHubHook(BaseHookHandler):
     def payload(self, request: Request) -> Generator[Any, Any, dict[str, Any]]:
         """The delivery's JSON object, once its signature is checked."""
         assert request.content is not None
-        body = request.content.read()
+        declared = request.getHeader(b"Content-Length") or b"0"
+        if not declared.isdigit() or int(declared) > self.max_body:
+            raise ValueError(f"Payload over {self.max_body // MB} MB (limits.webhook_mb)")
+        body = request.content.read(self.max_body + 1)
+        if len(body) > self.max_body:
+            raise ValueError(f"Payload over {self.max_body // MB} MB (limits.webhook_mb)")
         signature = (request.getHeader(SIGNATURE_HEADER) or b"").decode(errors="replace")
         if not signature.startswith("sha256="):
             raise ValueError("Request has no X-Hub-Signature-256 signature")
@@ -181,11 +190,10 @@ def first_of(
     return answer
 
 
-def hook_dialects(settings: Settings, credentials: Any) -> dict[str, Any]:
+def hook_dialects(settings: Settings, credentials: Credentials | None) -> dict[str, Any]:
     """The www ``change_hook_dialects``: ``/change_hook/github`` when changes come by
-    webhook; ``credentials`` (:func:`config.github.credentials.credentials`) for the
-    GitHub calls pull requests need."""
-    if settings.changes.kind != "github" or settings.github is None:
+    webhook; ``credentials`` for the GitHub calls pull requests need."""
+    if settings.changes.kind != "github" or settings.github is None or credentials is None:
         return {}
     projects = {repository_key(p.repository): p for p in settings.projects}
     return {
@@ -193,8 +201,10 @@ def hook_dialects(settings: Settings, credentials: Any) -> dict[str, Any]:
             "custom_class": GitHubHook,
             "projects": projects,
             "secret": util.Secret("github.webhook_secret"),
-            "token": credentials,
+            "token": credentials.for_job(PULL_REQUESTS),
             "github_api_endpoint": settings.github.api_url,
             "pull_requests": settings.github.pull_requests,
+            "forks": settings.forks_build(),
+            "max_body": int(settings.limits.webhook_mb * MB),
         }
     }

@@ -31,6 +31,8 @@ class GitHubLogin(Section):
     server_url: Text | None = None
     admin_teams: list[Team] = Field(default_factory=list)
     admin_users: list[Text] = Field(default_factory=list)
+    # Who may read when anonymous visitors may not: members of these organisations.
+    reader_orgs: list[Text] = Field(default_factory=list)
 
 
 class Auth(Section):
@@ -39,6 +41,9 @@ class Auth(Section):
     github: GitHubLogin | None = None
     # /metrics asks for a user of ``users`` (HTTP basic auth) when true.
     metrics_login: bool = False
+    # Whether visitors who have not logged in may read (builds, logs, /results, /metrics);
+    # null: yes, unless a project is private.
+    anonymous_read: bool | None = None
 
     @model_validator(mode="after")
     def _one_way_to_log_in(self) -> Auth:

@@ -1,5 +1,6 @@
 """Sections about how builds happen: where changes come from (``changes``), who merges
-(``bot``), and how long results are kept (``results``)."""
+(``bot``), how long results are kept (``results``), and what one build may take
+(``limits``)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,17 @@ class Results(Section):
 
     keep_days: Count = 14
     log_keep_days: Count = 90
+
+
+class Limits(Section):
+    """What one build, or one webhook delivery, may take of the master; a build that goes
+    past one fails saying which."""
+
+    # All the uploads of one build together, in MB.
+    upload_mb: PositiveNumber = 1024.0
+    # One log of a step, in MB; past it, the log keeps its start and its newest part.
+    log_mb: PositiveNumber = 64.0
+    # The wall time of one build.
+    build_minutes: PositiveNumber = 240.0
+    # One webhook delivery's body (GitHub sends at most 25 MB).
+    webhook_mb: PositiveNumber = 25.0

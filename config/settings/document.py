@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from config.settings.auth import Auth
 from config.settings.buildmaster import Buildmaster
-from config.settings.builds import BotIdentity, Changes, Results
+from config.settings.builds import BotIdentity, Changes, Limits, Results
 from config.settings.deploy import Deploy
 from config.settings.github import GitHub
 from config.settings.recipes import Builder, Project
@@ -32,6 +32,7 @@ class Settings(Section):
     deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
     results: Results = Field(default_factory=Results)
+    limits: Limits = Field(default_factory=Limits)
     projects: Annotated[list[Project], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -68,6 +69,72 @@ class Settings(Section):
                             {"p": p, "b": b, "name": show(name)},
                         )
         return self
+
+    @model_validator(mode="after")
+    def _untrusted_builds_have_a_pool(self) -> Settings:
+        explicit = self.github is not None and self.github.pull_requests.forks is True
+        if explicit and not any(pool.untrusted for pool in self.workers):
+            raise PydanticCustomError(
+                "forks",
+                "github.pull_requests.forks: pull requests from forks build only on a pool "
+                "marked untrusted: true, and there is none (mark an ephemeral pool: docker, "
+                "or ec2 with idle_timeout: 0)",
+            )
+        for p, project in enumerate(self.projects):
+            for b, builder in enumerate(project.builders):
+                pools = self.pools_of(builder)
+                if all(pool.untrusted for pool in pools):
+                    raise PydanticCustomError(
+                        "pool",
+                        "projects[{p}].builders[{b}].pools: every one takes untrusted builds "
+                        "only; add a pool for the trusted ones",
+                        {"p": p, "b": b},
+                    )
+                if self.forks_build() and not any(pool.untrusted for pool in pools):
+                    raise PydanticCustomError(
+                        "pool",
+                        "projects[{p}].builders[{b}].pools: pull requests from forks build, "
+                        "but none of these pools takes untrusted builds: add a pool marked "
+                        "untrusted: true, or set github.pull_requests.forks: false",
+                        {"p": p, "b": b},
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _private_projects_are_not_read_anonymously(self) -> Settings:
+        private = any(project.private for project in self.projects)
+        if private and self.auth.anonymous_read:
+            raise PydanticCustomError(
+                "anonymous_read",
+                "auth.anonymous_read: a private project's builds, logs and results would be "
+                "read by anyone",
+            )
+        github = self.auth.github
+        if not self.anonymous_read() and github is not None and not github.reader_orgs:
+            raise PydanticCustomError(
+                "reader_orgs",
+                "auth.github.reader_orgs: required when visitors may not read anonymously "
+                "(anyone can log in with GitHub): name the organisations whose members read",
+            )
+        return self
+
+    def anonymous_read(self) -> bool:
+        """Whether visitors who have not logged in may read: ``auth.anonymous_read``, by
+        default unless a project is private."""
+        if self.auth.anonymous_read is not None:
+            return self.auth.anonymous_read
+        return not any(project.private for project in self.projects)
+
+    def forks_build(self) -> bool:
+        """Whether pull requests from forks build: with webhooks, unless
+        ``github.pull_requests`` says not (``forks``, ``build``); by default when a pool
+        takes untrusted builds."""
+        if self.changes.kind != "github" or self.github is None:
+            return False
+        rules = self.github.pull_requests
+        if not rules.build or rules.forks is False:
+            return False
+        return any(pool.untrusted for pool in self.workers)
 
     def pools_of(self, builder: Builder) -> list[AnyPool]:
         """The pools whose workers may run ``builder``'s builds."""

@@ -28,12 +28,16 @@ TRUSTED: list[Association] = ["OWNER", "MEMBER", "COLLABORATOR"]
 class PullRequests(Section):
     """Which pull requests build from their ``pull_request`` deliveries, and which wait.
 
-    A pull request waits for an admin's approval (in the web UI, or the ``approve_label``
-    added on GitHub) when its author's association is not ``trusted``, or when it comes
-    from a fork and ``forks_need_approval`` is true.
+    A pull request from a fork is untrusted code: it builds only on pools marked
+    ``untrusted`` (``forks``; by default, when there is such a pool). It waits for an
+    admin's approval of its head commit (in the web UI, or the ``approve_label`` added on
+    GitHub) when its author's association is not ``trusted``, or when
+    ``forks_need_approval`` is true.
     """
 
     build: bool = True
+    # Pull requests from forks build (on the untrusted pools); null: when a pool is untrusted.
+    forks: bool | None = None
     drafts: bool = True
     trusted: list[Association] = Field(default_factory=TRUSTED.copy)
     forks_need_approval: bool = True

@@ -103,6 +103,8 @@ class Project(Section):
     merge_into: Text = "master"
     release_prefix: Text = "release/"
     builders: Annotated[list[Builder], Field(min_length=1)]
+    # A private repository: its builds, logs and results are for logged-in readers only.
+    private: bool = False
     # Builders known to fail: their failures are listed apart and are a success on GitHub.
     failing_builders: list[Name] = Field(default_factory=list)
     # Branches (glob patterns) whose builds a newer commit never cancels; null: merge_into

@@ -25,11 +25,34 @@ AmiOwner = Annotated[str, AfterValidator(_ami_owner)]
 
 
 class Pool(Section):
-    """What every worker pool has: a name (its workers' names start with it) and how many
-    builds one of its workers runs at once."""
+    """What every worker pool has: a name (its workers' names start with it), how many
+    builds one of its workers runs at once, and whether it takes untrusted builds.
+
+    An untrusted pool runs the builds of pull requests from forks, and nothing else; it
+    must be ephemeral (a new machine or container per build, gone after it), so that what
+    one build leaves behind meets no other build. README: Safety.
+    """
 
     name: Name = "worker"
     max_builds: Count = 1
+    untrusted: bool = False
+
+    def ephemeral(self) -> str | None:
+        """None when every build gets a worker of its own that is gone after it, else
+        why not."""
+        return "its workers stay between builds"
+
+    @model_validator(mode="after")
+    def _untrusted_is_ephemeral(self) -> Pool:
+        why = self.ephemeral() if self.untrusted else None
+        if why is not None:
+            raise PydanticCustomError(
+                "untrusted",
+                "untrusted: {why}, so an untrusted build could leave code for the next: only "
+                "docker pools and ec2 pools with idle_timeout: 0 may take untrusted builds",
+                {"why": why},
+            )
+        return self
 
 
 class LocalPool(Pool):
@@ -75,6 +98,11 @@ class Ec2Pool(Pool):
     idle_timeout: Seconds | None = None
     tags: dict[Name, Text] = Field(default_factory=dict)
 
+    def ephemeral(self) -> str | None:
+        if self.idle_timeout != 0:
+            return "its instances wait for more builds (idle_timeout is not 0)"
+        return None
+
 
 class DockerPool(Pool):
     """A new container per build on a Docker host (Buildbot's ``DockerLatentWorker``),
@@ -89,6 +117,9 @@ class DockerPool(Pool):
     # Where the containers reach the master (host:port); default buildmaster.host and
     # worker_port.
     master_address: Text | None = None
+
+    def ephemeral(self) -> str | None:
+        return None  # a container per build, removed after it
 
 
 AnyPool = Annotated[LocalPool | StaticPool | Ec2Pool | DockerPool, Field(discriminator="kind")]

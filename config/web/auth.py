@@ -59,29 +59,38 @@ def passwords(settings: Settings) -> dict[str, str]:
     return {name: secret.get_secret_value() for name, secret in settings.auth.users.items()}
 
 
-class RolesFromTeams(RolesFromBase):
-    """``admins`` for members of the named GitHub teams.
+class RolesFromGroups(RolesFromBase):
+    """``roles`` for a user in any of ``groups``.
 
-    Buildbot's ``GitHubAuth`` lists a user's teams among their groups as ``org/name`` and
-    ``org/slug``; a role matcher of our own, Buildbot's documented way to map user details
-    to roles, gives the role to the members of any of ``teams``.
+    Buildbot's ``GitHubAuth`` lists a user's organisations among their groups, and their
+    teams as ``org/name`` and ``org/slug``; a role matcher of our own, Buildbot's
+    documented way to map user details to roles, gives the roles to their members.
     """
 
-    def __init__(self, teams: list[str]) -> None:
+    def __init__(self, roles: list[str], groups: list[str]) -> None:
         super().__init__()
-        self.teams = set(teams)
+        self.roles = roles
+        self.groups = set(groups)
 
     def getRolesFromUser(self, userDetails: dict[str, Any]) -> list[str]:
-        return ["admins"] if self.teams & set(userDetails.get("groups") or ()) else []
+        return self.roles if self.groups & set(userDetails.get("groups") or ()) else []
+
+
+ADMINS = ["admins", "readers"]
+"""An admin's roles: admins control builds, and read everything."""
 
 
 def auth(settings: Settings) -> tuple[Any, Any]:
-    """``(auth, authz)``: users log in with passwords or with GitHub; anyone reads, only
-    admins control."""
+    """``(auth, authz)``: users log in with passwords or with GitHub; only admins control;
+    anyone reads, or (``anonymous_read`` off) logged-in readers: every password user, and
+    the GitHub users of ``reader_orgs``."""
     github = settings.auth.github
     if github is None:
         login: Any = PasswordAuth(passwords(settings))
-        matchers = [util.RolesFromUsername(roles=["admins"], usernames=settings.auth.admins)]
+        matchers = [
+            util.RolesFromUsername(roles=ADMINS, usernames=settings.auth.admins),
+            util.RolesFromUsername(roles=["readers"], usernames=list(settings.auth.users)),
+        ]
     else:
         login = util.GitHubAuth(
             github.client_id,
@@ -91,10 +100,21 @@ def auth(settings: Settings) -> tuple[Any, Any]:
             getTeamsMembership=bool(github.admin_teams),
         )
         matchers = [
-            util.RolesFromUsername(roles=["admins"], usernames=github.admin_users),
-            RolesFromTeams(github.admin_teams),
+            util.RolesFromUsername(roles=ADMINS, usernames=github.admin_users),
+            RolesFromGroups(ADMINS, github.admin_teams),
+            RolesFromGroups(["readers"], github.reader_orgs),
         ]
-    authz = util.Authz(
-        allowRules=[util.AnyControlEndpointMatcher(role="admins")], roleMatchers=matchers
-    )
-    return login, authz
+    rules = [util.AnyControlEndpointMatcher(role="admins")]
+    if not settings.anonymous_read():
+        rules.append(util.AnyEndpointMatcher(role="readers"))
+    return login, util.Authz(allowRules=rules, roleMatchers=matchers)
+
+
+def may_read(master: Any, request: Any) -> bool:
+    """Whether the visitor making ``request`` may read, by Buildbot's own rules (those the
+    REST API applies to reading a build). The rules above decide at once; anything that
+    would make the check wait refuses."""
+    decided: list[bool] = []
+    checked = master.www.assertUserAllowed(request, ("builds",), "get", {})
+    checked.addCallbacks(lambda _: decided.append(True), lambda _: decided.append(False))
+    return decided == [True]

@@ -179,6 +179,9 @@ class Metrics(WebPage):
             registry.register(collector)
         return generate_latest(registry)
 
+    def guarded(self) -> bool:
+        return self.checker is None  # with a login of its own (for Prometheus), none else
+
     def page(self) -> Resource:
         page = MetricsPage(self)
         if self.checker is None:

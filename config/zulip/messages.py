@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from buildbot.process.results import (
     CANCELLED,
@@ -31,6 +33,30 @@ EMOJI = {
 EXPECTED_FAILURE = "expected_failure"
 
 
+# What can start Markdown inside a line (Zulip's is Python-Markdown's, plus mentions,
+# stream links and math: @, # and $); builder names and commit ids are ours and plain.
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|<>~@$])")
+
+
+def text(value: Any) -> str:
+    """Text from GitHub or a build (a title, an author), shown as itself in Markdown: no
+    link, mention, emphasis or new block it might spell is made."""
+    return MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def code(value: Any) -> str:
+    """A value (a branch name) as inline code, whatever backticks it holds."""
+    shown = " ".join(str(value).split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
+    padded = f" {shown} " if shown.startswith("`") or shown.endswith("`") else shown
+    return f"{fence}{padded}{fence}"
+
+
+def url(value: Any) -> str:
+    """An address inside a Markdown link's parentheses."""
+    return quote(str(value), safe=":/?&=#%@+,;~")
+
+
 def _prop(build: dict[str, Any], name: str) -> Any:
     return build.get("properties", {}).get(name, (None,))[0]
 
@@ -46,8 +72,8 @@ def commit_link(repository: str | None, revision: str | None) -> str:
         return "(no revision)"
     if repository and repository.startswith(("https://", "http://")):
         base = repository.rstrip("/").removesuffix(".git")
-        return f"[{revision[:12]}]({base}/commit/{revision})"
-    return f"`{revision[:12]}`"
+        return f"[{revision[:12]}]({url(f'{base}/commit/{revision}')})"
+    return code(revision[:12])
 
 
 def _emoji(build: dict[str, Any]) -> str:
@@ -55,7 +81,7 @@ def _emoji(build: dict[str, Any]) -> str:
 
 
 def _link(build: dict[str, Any]) -> str:
-    return f"[{build['builder']['name']}]({build['url']})"
+    return f"[{build['builder']['name']}]({url(build['url'])})"
 
 
 def pull_request(builds: list[dict[str, Any]]) -> int | None:
@@ -71,10 +97,13 @@ def summary(builds: list[dict[str, Any]], sourcestamp: dict[str, Any]) -> str:
     lines = ["**Build Complete**"]
     number = pull_request(builds)
     if number is not None:
-        title, url = _prop(builds[0], "pull_request_title"), _prop(builds[0], "pull_request_url")
-        lines.append(f"Pull request [#{number} {title}]({url})")
+        title, address = (
+            _prop(builds[0], "pull_request_title"),
+            _prop(builds[0], "pull_request_url"),
+        )
+        lines.append(f"Pull request [#{number} {text(title)}]({url(address)})")
     lines.append(
-        f"Branch `{sourcestamp.get('branch')}` at "
+        f"Branch {code(sourcestamp.get('branch'))} at "
         f"{commit_link(sourcestamp.get('repository'), revision)}"
     )
     ordered = sorted(builds, key=lambda b: (b["builder"]["name"], b["number"]))
@@ -114,8 +143,8 @@ def alert(build: dict[str, Any], sourcestamp: dict[str, Any]) -> str:
     revision = sourcestamp.get("revision") or _prop(build, "got_revision")
     return (
         f"{_emoji(build)} [{build['builder']['name']} "
-        f"#{build['number']}]({build['url']}) {verb} on `{sourcestamp.get('branch')}` at "
-        f"{commit_link(sourcestamp.get('repository'), revision)}"
+        f"\\#{build['number']}]({url(build['url'])}) {verb} on {code(sourcestamp.get('branch'))} "
+        f"at {commit_link(sourcestamp.get('repository'), revision)}"
     )
 
 

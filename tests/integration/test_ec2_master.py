@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -24,7 +22,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import MENDS_OFF, StartMaster, local_settings
-from tests.harness import MOTO_REGION, RETRY, SUCCESS, GitRepo, Master, Moto, wait_for
+from tests.harness import RETRY, SUCCESS, GitRepo, Master, Moto, wait_for
+from tests.instances import assignments, moto_aws
 from tests.integration.test_metrics import scrape
 
 BIN = Path(sys.executable).parent
@@ -33,16 +32,6 @@ TOKEN = "ghp_master-test-token"
 
 def instances(client: Any) -> list[dict[str, Any]]:
     return [i for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
-
-
-def assignments(script: str) -> dict[str, str]:
-    """The ``NAME=value`` assignments that open a rendered cloud-init.sh, unquoted as bash
-    would (a value may span lines)."""
-    lexer = shlex.shlex(script.split("\nWORKER_USER=")[0], posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    words = [word.split("=", 1) for word in lexer if re.match(r"^[A-Z_]+=", word)]
-    return {name: value for name, value in words}
 
 
 CHECKS = [{"name": "checks", "steps": [{"kind": "run", "command": ["true"]}]}]
@@ -56,28 +45,12 @@ def ec2_master_settings(
     **aws: Any,
 ) -> dict[str, Any]:
     """A test master whose ``count`` workers are EC2 spot workers on moto."""
-    ec2 = moto.client("ec2")
-    ec2.create_security_group(GroupName="ssh", Description="ssh to workers")
-    ec2.create_key_pair(KeyName="hybrid-master")
     settings = local_settings(
         repo.url,
         builders,
         workers={"kind": "ec2", "count": count},
         github={"token": TOKEN, "webhook_secret": "hook-secret", "report_status": False},
-        aws={
-            "region": MOTO_REGION,
-            "access_key_id": "testing",
-            "secret_access_key": "testing",
-            "endpoint_url": moto.url,
-            "ami_owners": ["111122223333"],
-            "max_spot_price": 0.1,
-            "keypair": "hybrid-master",
-            "security_group": "ssh",
-            "build_wait_timeout": 2,
-            "start_timeout": 60,
-            "connect_timeout": 120,
-            **aws,
-        },
+        aws=moto_aws(moto, build_wait_timeout=2, **aws),
     )
     del settings["workers"]["password"]
     return settings

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StartMaster, local_settings
+from tests.conftest import StartMaster, local_settings, with_untrusted_pool
 from tests.harness import FAILURE, SUCCESS, WARNINGS, GitRepo, Master
 
 pytestmark = pytest.mark.slow
@@ -242,8 +242,10 @@ def test_recipe_steps_show_counts_and_link_uploads(
 
 
 def test_forced_pull_request_ref_builds_merged_into_its_base(
-    repo: GitRepo, start_master: StartMaster
+    repo: GitRepo, start_master: StartMaster, forks: dict[str, Any]
 ) -> None:
+    """A forced ``refs/pull/<n>/head`` is a pull request's code: it builds on the untrusted
+    pool's fresh instances, merged into the base the form names."""
     initial = repo.git("rev-parse", "HEAD")
     # Bases move on after the pull request started: one is master, one a release branch.
     on_master = repo.push_commit("master", {"master.txt": "m\n"}, "master moves")
@@ -255,7 +257,7 @@ def test_forced_pull_request_ref_builds_merged_into_its_base(
     pull = repo.commit({"pr.txt": "p\n"}, "a contribution")
     repo.git("push", "--quiet", "origin", "HEAD:refs/pull/7/head")
 
-    master = start_master(local_settings(repo.url, SHOW))
+    master = start_master(with_untrusted_pool(local_settings(repo.url, SHOW), forks))
     admin = master.session("admin", "admin-pw")
     builder = master.builder("checks")
     force = ("forceschedulers/demo-force", "force")
@@ -273,3 +275,4 @@ def test_forced_pull_request_ref_builds_merged_into_its_base(
         show = master.log(build["buildid"], "show")
         assert "pr.txt" in show
         assert f"{pull} {parent}" in show
+        assert master.properties(build["buildid"])["pool"] == "forks"

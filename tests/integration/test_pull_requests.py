@@ -2,7 +2,9 @@
 
 Each delivery is shaped and signed as GitHub documents it; the base repository is a real
 git repository carrying ``refs/pull/<n>/head``, as GitHub's do; the GitHub API is a
-recording server that answers commit lookups and takes statuses.
+recording server that answers commit lookups and takes statuses. Pull requests from forks
+build on an untrusted pool of EC2 instances on moto_server, one per build, each played by
+a real worker (``tests/instances.py``); everything else on a local worker.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 
 from config.github.pull_requests import APPROVAL_PENDING
 from config.github.repositories import repository_key
-from tests.conftest import StartMaster, local_settings
+from tests.conftest import StartMaster, local_settings, with_untrusted_pool
 from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, wait_for
 from tests.integration.test_github_status import statuses, wait_final_state
 from tests.integration.test_merge import steps_by_name
@@ -37,10 +39,21 @@ def github_api() -> Iterator[RecordingServer]:
         yield server
 
 
-def settings(repo: GitRepo, api: RecordingServer, builders: Any = CHECKS, **extra: Any) -> Any:
+def settings(
+    repo: GitRepo,
+    api: RecordingServer,
+    builders: Any = CHECKS,
+    forks: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Any:
+    """A master taking deliveries from ``api``'s GitHub; with ``forks`` (the fixture),
+    pull requests from forks build on its untrusted pool."""
     github = {"token": "gh-token", "webhook_secret": SECRET, "api_url": api.url}
     github.update(extra.pop("github", {}))
-    return local_settings(repo.url, builders, changes={"kind": "github"}, github=github, **extra)
+    document = local_settings(
+        repo.url, builders, changes={"kind": "github"}, github=github, **extra
+    )
+    return with_untrusted_pool(document, forks) if forks is not None else document
 
 
 def pull_request(
@@ -105,11 +118,11 @@ def settle() -> None:
 
 
 def test_fork_pull_request_waits_for_approval_and_builds_merged_once_labeled(
-    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer, forks: dict[str, Any]
 ) -> None:
     with RecordingServer(status=200) as zulip:
         zulip_settings = {"site": zulip.url, "bot_email": "bot@x", "api_key": "k", "stream": "ci"}
-        master = start_master(settings(repo, github_api, zulip=zulip_settings))
+        master = start_master(settings(repo, github_api, forks=forks, zulip=zulip_settings))
         first = fork_commit(repo, 3, {"fix.txt": "one\n"})
         commit_known(github_api, repo, first, "fix")
 
@@ -134,11 +147,17 @@ def test_fork_pull_request_waits_for_approval_and_builds_merged_once_labeled(
         settle()
         assert master.builds() == []
 
+        # A label seen on the older commit approves nothing: the newer one waits.
+        said = deliver(master, pull_request(repo, "labeled", 3, first, **APPROVED))
+        assert f"{first[:12]} does not wait for approval" in said
         said = deliver(master, pull_request(repo, "labeled", 3, second, **APPROVED))
         assert "approved by label" in said
         [build] = master.wait_for_builds(1)
         assert build["results"] == SUCCESS
         props = master.properties(build["buildid"])
+        # On the untrusted pool's worker, with who approved which commit.
+        assert props["pool"] == "forks" and props["untrusted"] is True
+        assert (props["approved_by"], props["approved_revision"]) == ("outsider", second)
         assert props["got_revision"] == second
         assert props["branch"] == "refs/pull/3/head"
         assert (props["pull_request"], props["pull_request_head"]) == (3, second)
@@ -160,7 +179,7 @@ def test_fork_pull_request_waits_for_approval_and_builds_merged_once_labeled(
         assert message["topic"] == "demo : PR #3"
         assert "Pull request [#3 Change number 3](https://github.example/" in message["content"]
         # Approving an approved commit again builds nothing more.
-        assert "no commit of it waits" in deliver(
+        assert "does not wait for approval" in deliver(
             master, pull_request(repo, "labeled", 3, second, **APPROVED)
         )
 
@@ -230,10 +249,10 @@ def test_pull_request_from_a_branch_against_its_push_target_builds_once(
 
 
 def test_actions_skips_drafts_and_untrusted_members(
-    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer, forks: dict[str, Any]
 ) -> None:
     rules: dict[str, Any] = {"drafts": False, "forks_need_approval": False}
-    master = start_master(settings(repo, github_api, github={"pull_requests": rules}))
+    master = start_master(settings(repo, github_api, forks=forks, github={"pull_requests": rules}))
     sha = fork_commit(repo, 7, {"x.txt": "x\n"})
     commit_known(github_api, repo, sha, "x")
     trusted: dict[str, Any] = {"association": "MEMBER"}
@@ -260,43 +279,65 @@ def test_actions_skips_drafts_and_untrusted_members(
     assert master.properties(build["buildid"])["got_revision"] == sha
 
 
-def test_approval_in_the_web_ui_is_for_admins(
-    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+def waiting_choices(master: Master) -> list[str]:
+    """What the Approve form lists, as the web UI reads it when it opens the form."""
+    [form] = master.get("forceschedulers/demo-approve")["forceschedulers"]
+    [field] = [f for f in form["all_fields"] if f["name"] == "pull_request"]
+    return list(field["choices"])
+
+
+def test_an_approval_in_the_web_ui_builds_the_commit_it_names_and_is_for_admins(
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer, forks: dict[str, Any]
 ) -> None:
-    master = start_master(settings(repo, github_api))
-    sha = fork_commit(repo, 9, {"x.txt": "x\n"})
-    commit_known(github_api, repo, sha, "x")
-    assert "waits" in deliver(master, pull_request(repo, "opened", 9, sha))
+    master = start_master(settings(repo, github_api, forks=forks))
+    seen = fork_commit(repo, 9, {"x.txt": "x\n"})
+    commit_known(github_api, repo, seen, "x")
+    assert "waits" in deliver(master, pull_request(repo, "opened", 9, seen))
+    # The form lists the waiting pull request with the commit that waits.
+    shown = f"#9 at {seen}: Change number 9 (by outsider)"
+    wait_for("the form to list it", lambda: waiting_choices(master) == [shown])
 
     approve = "forceschedulers/demo-approve"
     status, _ = master.session("reader", "reader-pw").control(
-        approve, "force", pull_request=9, builderNames=["checks"]
+        approve, "force", pull_request=shown, builderNames=["checks"]
     )
     assert status == 403
+    # A push after the admin looked: the approval of what they saw builds nothing.
+    pushed = fork_commit(repo, 9, {"x.txt": "changed after the look\n"})
+    commit_known(github_api, repo, pushed, "x")
+    assert "waits" in deliver(master, pull_request(repo, "synchronize", 9, pushed))
     status, said = master.session("admin", "admin-pw").control(
-        approve, "force", pull_request=10, builderNames=["checks"]
+        approve, "force", pull_request=shown, builderNames=["checks"]
     )
-    assert "does not wait for approval" in json.dumps(said)
+    assert f"does not wait with {seen[:12]} any more" in json.dumps(said)
     settle()
     assert master.builds() == []
 
+    [now] = wait_for(
+        "the form to list the new commit",
+        lambda: waiting_choices(master)[:1] if pushed in str(waiting_choices(master)) else None,
+    )
     status, said = master.session("admin", "admin-pw").control(
-        approve, "force", pull_request=9, builderNames=["checks"]
+        approve, "force", pull_request=now, builderNames=["checks"]
     )
     assert status == 200, said
     [build] = master.wait_for_builds(1)
     props = master.properties(build["buildid"])
-    assert (props["got_revision"], props["approved_by"]) == (sha, "admin")
+    assert (props["got_revision"], props["approved_by"]) == (pushed, "admin")
+    assert props["approved_revision"] == pushed
+    assert waiting_choices(master) == []
+    log = (master.cluster.master_dir / "twistd.log").read_text()
+    assert f"admin approved pull request #9 of demo at {pushed}" in log
     settle()
     assert len(master.builds()) == 1  # the approval's own build, not the push scheduler's too
 
 
 def test_closing_cancels_and_newer_commits_supersede_except_on_master(
-    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer, forks: dict[str, Any]
 ) -> None:
     rules: dict[str, Any] = {"forks_need_approval": False}
-    document = settings(repo, github_api, SLOW, github={"pull_requests": rules})
-    document["workers"]["count"] = 2
+    document = settings(repo, github_api, SLOW, forks=forks, github={"pull_requests": rules})
+    document["workers"][0]["count"] = 2
     master = start_master(document)
 
     def requested(count: int) -> None:
@@ -351,11 +392,11 @@ def test_closing_cancels_and_newer_commits_supersede_except_on_master(
 
 
 def test_an_approved_fork_build_sees_no_secret_in_its_environment(
-    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer
+    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer, forks: dict[str, Any]
 ) -> None:
     """What a step of untrusted code can print: none of the master's secrets or settings."""
     dump = [{"name": "dump", "steps": [{"kind": "run", "name": "env", "command": ["env"]}]}]
-    document = settings(repo, github_api, dump)
+    document = settings(repo, github_api, dump, forks=forks)
     master = start_master(document)
     sha = fork_commit(repo, 13, {"x.txt": "x\n"})
     commit_known(github_api, repo, sha, "x")
@@ -368,7 +409,8 @@ def test_an_approved_fork_build_sees_no_secret_in_its_environment(
     secrets = [
         document["github"]["token"],
         document["github"]["webhook_secret"],
-        document["workers"]["password"],
+        document["workers"][0]["password"],
+        document["aws"]["secret_access_key"],
         "admin-pw",
     ]
     assert [s for s in secrets if s in environment] == []

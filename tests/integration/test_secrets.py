@@ -17,12 +17,8 @@ import pytest
 
 from tests.conftest import StartMaster, Summary
 from tests.harness import SUCCESS, GitRepo, Master, Moto, wait_for
-from tests.integration.test_ec2_master import (
-    assignments,
-    be_the_instance,
-    ec2_master_settings,
-    instances,
-)
+from tests.instances import assignments
+from tests.integration.test_ec2_master import be_the_instance, ec2_master_settings, instances
 from tests.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow

@@ -4,15 +4,32 @@
 # builds is cleaned of every untracked and ignored file, the branch is fetched (only what
 # is new) and the pushed commit checked out on a branch of the same name; a directory with
 # no clone, or one git cannot clean, is emptied and cloned afresh.
+# What an earlier build left in the clone is not trusted (config/builds/isolation.py): the
+# clone's own configuration, hooks and alternates are reset before git reads them, and a
+# .git that is not a plain directory is thrown away. The build's home and temporary
+# directory (beside the tree) start empty.
 # Arguments: the repository, the branch (HEAD: the repository's default branch), the
 # commit to check out (empty: the branch's newest).
-# stdout carries one line, "revision <sha>": the commit checked out.
+# stdout carries "revision <sha>" (the commit checked out) and, where /proc tells, "clock
+# <ticks>" (this script's start, in the kernel's clock ticks since boot: the build's
+# processes start after it).
 # Exit status: 0 done, 3 the clone failed, 4 the fetch failed, 5 no such commit.
 set -u
 repository=$1 branch=$2 revision=$3
 exec 3>&1 1>&2
+[ -r /proc/self/stat ] && echo "clock $(cut -d' ' -f22 /proc/self/stat)" >&3
 set -x
-if ! { [ -d .git ] && git clean -f -f -d -x; }; then
+rm -rf ../home ../tmp && mkdir ../home ../tmp
+trusted_git_dir() {
+    [ -d .git ] && [ ! -L .git ] && [ -d .git/objects ] && [ ! -L .git/objects ] || return 1
+    rm -rf .git/hooks .git/info .git/config.worktree .git/worktrees .git/commondir \
+        .git/objects/info/alternates .git/objects/info/http-alternates || return 1
+    mkdir .git/hooks || return 1
+    printf '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n' \
+        >.git/config
+}
+if ! { trusted_git_dir && git clean -f -f -d -x; }; then
+    chmod -R u+rwX . 2>/dev/null
     find . -mindepth 1 -delete
     git clone --progress "$repository" . || exit 3
 fi

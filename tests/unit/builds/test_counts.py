@@ -20,6 +20,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from config.builds.counts import Pytest, pytest_counts, summary_counts
+from config.builds.limits import MB
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
     from buildbot.test.reactor import TestReactorMixin
@@ -144,7 +145,7 @@ class PytestStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
     def test_summary_names_passed_failed_skipped_and_errors(self) -> Any:
         with tempfile.TemporaryDirectory() as suite:
             line = closing_line(Path(suite), "-v")
-        self.setup_step(Pytest(command=["pytest"]))
+        self.setup_step(Pytest(command=["pytest"], log_limit=MB))
         self.expect_commands(
             ExpectShell(workdir="wkdir", command=["pytest"]).stdout(f"{line}\n").exit(1)
         )

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 import yaml
 from buildbot.locks import WorkerLock
-from buildbot.plugins import steps
 
 from config import master
-from config.builds import builders
+from config.builds import builders, recipes
 from config.builds.checkout import Checkout
 from config.builds.counts import Lint, Pytest
+from config.builds.leftovers import EndLeftovers
 from config.builds.merge import MergeForward
-from config.builds.uploads import Publish
+from config.builds.uploads import BoundedUpload, Publish
 from config.settings import validate
 from tests.unit.settings.test_settings import GOOD, changed, message
 
@@ -115,14 +115,20 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
     assert step_classes(changed("projects.0.builders.0.steps", recipe)) == [
         Checkout,
         MergeForward,
-        steps.ShellCommand,
+        recipes.Run,
         Pytest,
-        steps.Trial,
+        recipes.Trial,
         Lint,
-        steps.Sphinx,
-        steps.DirectoryUpload,
+        recipes.Sphinx,
+        BoundedUpload,
         Publish,
+        EndLeftovers,
     ]
+
+
+def test_workers_running_several_builds_at_once_keep_their_processes() -> None:
+    document = changed("workers.max_builds", 2)
+    assert EndLeftovers not in step_classes(document)
 
 
 def test_builders_naming_one_lock_share_an_exclusive_worker_lock() -> None:

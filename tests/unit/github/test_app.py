@@ -17,14 +17,10 @@ REPOSITORY = "https://github.com/ClusterHQ/flocker"
 
 def test_fetching_steps_send_the_token_to_the_repository_host_only() -> None:
     props = Properties()
-    env = credentials.GitAuthEnv("ghs_installation-token", REPOSITORY).getRenderingFor(props)
-    rendered = env.result
+    config = credentials.GitAuthConfig("ghs_installation-token", REPOSITORY).getRenderingFor(props)
+    rendered = config.result
     header = base64.b64encode(b"x-access-token:ghs_installation-token").decode()
-    assert rendered == {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "http.https://github.com/.extraHeader",
-        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {header}",
-    }
+    assert rendered == {"http.https://github.com/.extraHeader": f"Authorization: Basic {header}"}
     # Whatever a log says of either form of the token, Buildbot writes the secret's name.
     said = f"fatal: ghs_installation-token {header}"
     assert props.cleanupTextFromSecrets(said) == "fatal: <github token> <github token>"
@@ -32,11 +28,23 @@ def test_fetching_steps_send_the_token_to_the_repository_host_only() -> None:
 
 def test_only_https_repositories_get_credentials() -> None:
     github = validate({**GOOD, "github": {"token": "ghp_x", "webhook_secret": "s"}}).github
-    token = credentials.credentials(github)  # type: ignore[arg-type]
-    assert credentials.checkout_env(github, token, "/srv/git/flocker.git") == {}
-    assert credentials.checkout_env(github, token, "git@github.com:ClusterHQ/flocker") == {}
-    assert isinstance(credentials.checkout_env(github, token, REPOSITORY), credentials.GitAuthEnv)
-    assert credentials.checkout_env(None, None, REPOSITORY) == {}
+    assert github is not None
+    master = credentials.Credentials(github)
+    assert credentials.fetch_config(master, "/srv/git/flocker.git") == {}
+    assert credentials.fetch_config(master, "git@github.com:ClusterHQ/flocker") == {}
+    assert isinstance(credentials.fetch_config(master, REPOSITORY), credentials.GitAuthConfig)
+    assert credentials.fetch_config(None, REPOSITORY) == {}
+
+
+def test_a_personal_token_never_goes_to_an_untrusted_checkout() -> None:
+    github = validate({**GOOD, "github": {"token": "ghp_x", "webhook_secret": "s"}}).github
+    assert github is not None
+    checkout = credentials.Credentials(github).checkout()
+    for untrusted in ({"untrusted": True, "branch": "feature"}, {"branch": "refs/pull/3/head"}):
+        props = Properties(**untrusted)
+        assert checkout.getRenderingFor(props).result == ""
+        config = credentials.GitAuthConfig(checkout, REPOSITORY).getRenderingFor(props)
+        assert config.result == {}
 
 
 def test_github_needs_a_token_or_an_app_not_both() -> None:
@@ -49,4 +57,4 @@ def test_github_needs_a_token_or_an_app_not_both() -> None:
     assert message({**GOOD, "github": both}) == expected
     github = validate({**GOOD, "github": {"app": app, "webhook_secret": "s"}}).github
     assert github is not None
-    assert isinstance(credentials.credentials(github), InstallationToken)
+    assert isinstance(credentials.Credentials(github).checkout(), InstallationToken)

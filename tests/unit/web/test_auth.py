@@ -48,15 +48,38 @@ def test_a_master_without_a_way_to_log_in_is_refused() -> None:
     )
 
 
-def test_admins_hold_the_admin_role() -> None:
+def roles_of(authz: Any, details: dict[str, Any]) -> set[str]:
+    return {role for m in authz.roleMatchers for role in m.getRolesFromUser(details)}
+
+
+def test_admins_hold_the_admin_role_and_every_user_reads() -> None:
     settings = validate({**GOOD, "auth": {"users": {"a": "x", "r": "y"}, "admins": ["a"]}})
     login, authz = auth.auth(settings)
 
     assert isinstance(login, auth.PasswordAuth)
-    [matcher] = authz.roleMatchers
-    assert matcher.getRolesFromUser({"username": "a"}) == ["admins"]
-    assert matcher.getRolesFromUser({"username": "r"}) == []
+    assert roles_of(authz, {"username": "a"}) == {"admins", "readers"}
+    assert roles_of(authz, {"username": "r"}) == {"readers"}
+    assert roles_of(authz, {"anonymous": True}) == set()
+    # Anyone reads (no project is private), only admins control.
     assert [rule.role for rule in authz.allowRules] == ["admins"]
+
+
+def test_a_private_project_is_read_by_logged_in_readers_only() -> None:
+    project = {**GOOD["projects"][0], "private": True}
+    settings = validate({**GOOD, "projects": [project]})
+    assert settings.anonymous_read() is False
+    _, authz = auth.auth(settings)
+    assert [(type(r).__name__, r.role) for r in authz.allowRules] == [
+        ("AnyControlEndpointMatcher", "admins"),
+        ("AnyEndpointMatcher", "readers"),
+    ]
+    assert message(
+        {**GOOD, "projects": [project], "auth": {**GOOD["auth"], "anonymous_read": True}}
+    ) == (
+        "config: auth.anonymous_read: a private project's builds, logs and results would be read by anyone"
+    )
+    github = {"projects": [project], "auth": {"github": GITHUB}}
+    assert message({**GOOD, **github}).startswith("config: auth.github.reader_orgs: required")
 
 
 GITHUB = {
@@ -74,17 +97,20 @@ def test_github_login_gives_admin_to_its_teams_and_users() -> None:
     assert login.getTeamsMembership is True
     assert login.authUri == "https://github.com/login/oauth/authorize"
 
-    def roles(details: dict[str, Any]) -> list[str]:
-        return [role for m in authz.roleMatchers for role in m.getRolesFromUser(details)]
+    def roles(details: dict[str, Any]) -> set[str]:
+        return roles_of(authz, details)
 
     team_member: dict[str, Any] = {
         "username": "alice",
         "groups": ["ClusterHQ", "ClusterHQ/ci-admins"],
     }
-    assert roles(team_member) == ["admins"]
-    assert roles({"username": "octocat", "groups": []}) == ["admins"]
-    assert roles({"username": "bob", "groups": ["ClusterHQ", "ClusterHQ/docs"]}) == []
-    assert roles({"username": "mallory", "groups": ["Other/ci-admins"]}) == []
+    assert roles(team_member) == {"admins", "readers"}
+    assert roles({"username": "octocat", "groups": []}) == {"admins", "readers"}
+    assert roles({"username": "bob", "groups": ["ClusterHQ", "ClusterHQ/docs"]}) == set()
+    assert roles({"username": "mallory", "groups": ["Other/ci-admins"]}) == set()
+    readers = {**GITHUB, "reader_orgs": ["ClusterHQ"]}
+    _, authz = auth.auth(validate({**GOOD, "auth": {"github": readers}}))
+    assert roles({"username": "bob", "groups": ["ClusterHQ"]}) == {"readers"}
 
 
 def test_github_enterprise_logins_go_to_its_server() -> None:
