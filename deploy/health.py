@@ -1,7 +1,8 @@
 """The image's health check: does the master's REST API answer on its web port?
 
 Run as ``python -m deploy.health`` inside the container (the Dockerfile's HEALTHCHECK);
-exits 0 when ``/api/v2/application.spec`` answers, 1 otherwise, printing why. That
+exits 0 when ``/api/v2/application.spec`` answers (with 403 where visitors must log in to
+read), 1 otherwise, printing why. That
 endpoint lists the data API's paths without reading the database, so a database that is
 busy or locked for a while (a backup, the janitor) does not make a healthy master look
 dead and get it restarted mid-build.
@@ -10,6 +11,7 @@ dead and get it restarted mid-build.
 from __future__ import annotations
 
 import sys
+import urllib.error
 import urllib.request
 
 from config.settings import Settings, SettingsError, load
@@ -29,6 +31,10 @@ def main() -> int:
         target = url(load())
         with urllib.request.urlopen(target, timeout=5) as response:
             response.read()
+    except urllib.error.HTTPError as refused:
+        if refused.code != 403:  # 403: up, and read by logged-in readers only
+            print(f"unhealthy: {refused}", file=sys.stderr)
+            return 1
     except (SettingsError, OSError) as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
         return 1

@@ -16,9 +16,12 @@ And, for a GitHub App (:class:`App`), under ``/api/v3``:
 - ``GET /repos/<owner>/<name>/installation`` and ``POST /app/installations/<id>/access_tokens``
   with ``Authorization: Bearer <JWT>``: the JWT must be RS256-signed with the app's key,
   name the app as its issuer and live at most ten minutes; a token is minted with its
-  ``expires_at``, after which it is refused;
+  ``expires_at``, after which it is refused, for the ``repositories`` and ``permissions``
+  asked (GitHub's defaults: all of the installation's, every permission);
 - ``POST /repos/<owner>/<name>/statuses/<sha>`` with ``Authorization: token <installation
-  token>``: recorded in :attr:`FakeGitHub.statuses` when the token is valid, else 401.
+  token>``: recorded in :attr:`FakeGitHub.statuses` when the token is valid for that
+  repository with ``statuses: write``, else 401 (no valid token) or 403 (not its scope).
+  :meth:`FakeGitHub.allows` answers the same question for the git server of a test.
 
 Anything else, a wrong secret, a used code or an unknown token is refused as GitHub
 refuses it. Each request is recorded.
@@ -78,6 +81,8 @@ class FakeGitHub(LoopbackServer):
         self.app = app
         self.installation_tokens: dict[str, tuple[int, float]] = {}
         """Minted token -> (installation, when it expires)."""
+        self.token_scopes: dict[str, tuple[frozenset[str] | None, dict[str, str]]] = {}
+        """Minted token -> (the repository names it is for, None: all; its permissions)."""
         self.statuses: list[tuple[str, dict[str, Any]]] = []
         """Accepted statuses: (sha, body)."""
         self.refused: list[str] = []
@@ -146,6 +151,16 @@ class FakeGitHub(LoopbackServer):
         known = self.installation_tokens.get(token)
         return known is not None and known[1] > time.time()
 
+    def allows(self, token: str, repository: str, permission: str, level: str) -> bool:
+        """Whether ``token`` may ``level`` (read or write) ``permission`` on ``repository``
+        (``owner/name``), as GitHub checks an installation token's scope."""
+        if not self.valid_installation_token(token):
+            return False
+        names, permissions = self.token_scopes[token]
+        granted = permissions.get(permission) if permissions else "write"
+        in_scope = names is None or repository.split("/")[-1] in names
+        return in_scope and granted in ({"read", "write"} if level == "read" else {"write"})
+
     def _app_refusal(self, authorization: str) -> str | None:
         """Why a call with this ``Authorization`` is not the App's, or None."""
         if self.app is None or not authorization.startswith("Bearer "):
@@ -172,6 +187,9 @@ class FakeGitHub(LoopbackServer):
                 known = token in self.installation_tokens
                 self.refused.append(f"status with {'an expired' if known else 'no valid'} token")
                 return answer(401, {"message": "Bad credentials"})
+            if not self.allows(token, f"{status[1]}/{status[2]}", "statuses", "write"):
+                self.refused.append("status with a token of another scope")
+                return answer(403, {"message": "Resource not accessible by integration"})
             self.statuses.append((status[3], body))
             return answer(201, {"state": body.get("state")})
         refusal = self._app_refusal(authorization)
@@ -190,6 +208,11 @@ class FakeGitHub(LoopbackServer):
             token = "ghs_" + secrets.token_hex(16)
             expires = time.time() + self.app.token_lifetime
             self.installation_tokens[token] = (int(found[1]), expires)
+            names = body.get("repositories")
+            self.token_scopes[token] = (
+                frozenset(names) if names is not None else None,
+                dict(body.get("permissions") or {}),
+            )
             stamp = datetime.datetime.fromtimestamp(expires, datetime.UTC)
             return answer(201, {"token": token, "expires_at": stamp.isoformat()})
         return answer(404, {"message": "Not Found"})

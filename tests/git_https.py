@@ -1,6 +1,7 @@
 """A private repository over HTTPS on 127.0.0.1, as GitHub serves one: git's smart HTTP
-(``git http-backend``) behind a self-signed certificate, for clients that send a valid
-installation token as ``x-access-token`` (HTTP basic auth, as GitHub takes it).
+(``git http-backend``) behind a self-signed certificate, for clients that send an
+installation token as ``x-access-token`` (HTTP basic auth, as GitHub takes it) that may
+read that repository (``allows(token, "owner/name")``).
 
 Workers trust the certificate through ``GIT_SSL_CAINFO`` (:attr:`GitHttps.ca_file`).
 """
@@ -61,7 +62,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 class GitHttps(LoopbackServer):
     """Serves the repositories below ``root`` at ``https://127.0.0.1:<port>/<path>``."""
 
-    def __init__(self, root: Path, directory: Path, valid: Callable[[str], bool]) -> None:
+    def __init__(self, root: Path, directory: Path, allows: Callable[[str, str], bool]) -> None:
         self.ca_file, key_file = self_signed(directory)
         self.fetches: list[str] = []
         """How each request was answered: ``ok`` or why it was refused."""
@@ -78,7 +79,8 @@ class GitHttps(LoopbackServer):
 
             def serve(self, body: bytes) -> None:
                 user, _, token = self.credentials().partition(":")
-                if user != "x-access-token" or not valid(token):
+                repository = "/".join(urlsplit(self.path).path.split("/")[1:3]).removesuffix(".git")
+                if user != "x-access-token" or not allows(token, repository):
                     served.fetches.append("refused")
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')

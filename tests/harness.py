@@ -117,20 +117,29 @@ class GitRepo:
 
 @dataclass
 class Master:
-    """A running master, its workers, and a client for its REST API."""
+    """A running master, its workers, and a client for its REST API: an anonymous reader,
+    or (:meth:`reading_as`) a logged-in one."""
 
     cluster: LocalCluster
+    reader: Session | None = None
 
     @property
     def url(self) -> str:
         return self.cluster.url
 
+    def reading_as(self, user: str, password: str) -> Master:
+        """The same master, read by a logged-in user (a private project needs one)."""
+        return Master(self.cluster, self.session(user, password))
+
+    def _open(self, url: str) -> Any:
+        if self.reader is not None:
+            return self.reader.opener.open(url, timeout=10)
+        return urllib.request.urlopen(url, timeout=10)
+
     def get(self, path: str, **params: Any) -> dict[str, Any]:
-        """GET ``/api/v2/<path>`` as an anonymous reader."""
+        """GET ``/api/v2/<path>``."""
         query = "&".join(f"{k}={v}" for k, v in params.items())
-        with urllib.request.urlopen(
-            f"{self.url}api/v2/{path}{'?' + query if query else ''}", timeout=10
-        ) as response:
+        with self._open(f"{self.url}api/v2/{path}{'?' + query if query else ''}") as response:
             result: dict[str, Any] = json.load(response)
             return result
 
@@ -180,7 +189,7 @@ class Master:
         """The text of one step's log."""
         step_number = next(s["number"] for s in self.steps(buildid) if s["name"] == step)
         url = f"{self.url}api/v2/builds/{buildid}/steps/{step_number}/logs/{log}/raw"
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with self._open(url) as response:
             return str(response.read().decode())
 
     def session(self, user: str, password: str) -> Session:
@@ -191,21 +200,27 @@ class Master:
 class Session:
     """A REST client holding the session cookie of a login."""
 
-    def __init__(self, url: str, opener: urllib.request.OpenerDirector) -> None:
+    def __init__(self, url: str, opener: urllib.request.OpenerDirector, cookies: CookieJar) -> None:
         self.url = url
         self.opener = opener
+        self.cookies = cookies
+
+    def cookie(self) -> str:
+        """The session's cookies as a ``Cookie`` header sends them."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
 
     @classmethod
     def login(cls, url: str, user: str, password: str) -> Session:
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         passwords.add_password(None, url, user, password)
+        cookies = CookieJar()
         opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(CookieJar()),
+            urllib.request.HTTPCookieProcessor(cookies),
             urllib.request.HTTPBasicAuthHandler(passwords),
         )
         with opener.open(f"{url}auth/login", timeout=10):
             pass
-        return cls(url, opener)
+        return cls(url, opener, cookies)
 
     def control(self, path: str, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
         """POST a JSON-RPC control call; returns the HTTP status and the decoded answer."""

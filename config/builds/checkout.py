@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from buildbot.steps.source.base import Source
 from twisted.internet import defer
 
 from config.builds.leftovers import CLOCK
+from config.builds.limits import STARTED
 from config.builds.scripts import printed, script
 
 CHECKOUT_SCRIPT = script("checkout.sh")
@@ -47,6 +49,7 @@ class Checkout(Source):
         self, branch: str | None, revision: str | None, patch: Any
     ) -> Generator[Any, Any, Any]:
         branch = branch or "HEAD"
+        self.setProperty(STARTED, time.time(), self.name)  # the build's time counts from here
         stdio = yield self.addLogForRemoteCommands("stdio")
         cmd = remotecommand.RemoteShellCommand(
             self.workdir,

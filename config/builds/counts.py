@@ -10,7 +10,7 @@ from buildbot.plugins import steps
 from buildbot.process import logobserver
 from buildbot.process.results import SUCCESS, statusToString
 
-from config.builds.limits import BoundedLogs
+from config.builds.limits import Bounded
 
 # pytest's closing line: counts in any order, each "N word" or "N words word" ("2 subtests
 # passed"), then the time: "3 passed, 1 failed, 2 skipped, 1 xfailed, 4 warnings in 0.12s",
@@ -41,7 +41,7 @@ def summary_counts(counts: dict[str, int]) -> dict[str, int]:
     return shown
 
 
-class Pytest(BoundedLogs, steps.Test):
+class Pytest(Bounded, steps.Test):
     """Buildbot's Test step, taught to read pytest's closing line for the counts (and its
     logs bounded, :mod:`config.builds.limits`).
 
@@ -91,7 +91,7 @@ class Pytest(BoundedLogs, steps.Test):
         return {**summary, "step": text}
 
 
-class Lint(BoundedLogs, steps.WarningCountingShellCommand):
+class Lint(Bounded, steps.WarningCountingShellCommand):
     """Buildbot's warning-counting step with the count in its summary ("lint 2 warnings"),
     as its Sphinx step has (the stock summary shows only the command); its logs bounded."""
 

@@ -8,21 +8,43 @@ message naming it. Uploads have theirs in :mod:`config.builds.uploads`, the webh
 - A step's log keeps its first part and, once over ``limits.log_mb``, only the newest part
   of the rest (its tail, where a failure shows), with a line saying how much was left out;
   the step fails.
-- A build running longer than ``limits.build_minutes`` is stopped and fails.
+- A recipe's command may run for what is left of ``limits.build_minutes`` since the build
+  began (its checkout): the worker ends it then, and the step fails saying so. A build
+  stuck anywhere else (a step that never ends) is stopped a minute after its time
+  (:class:`BuildTimeLimit`), and ends cancelled with the reason.
 """
 
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Generator
 from typing import Any
 
+from buildbot.plugins import util
+from buildbot.process import logobserver
 from buildbot.process.results import FAILURE
 from buildbot.util import service
 from twisted.internet import defer
 from twisted.python import log
 
 MB = 1024 * 1024
+STARTED = "build_started_at"
+"""The property: when the build's checkout began (seconds since the epoch)."""
+GRACE = 60.0
+"""Seconds past its time limit before a build that does not end is stopped."""
+
+
+def time_left(limit: float) -> Any:
+    """A renderable of the seconds a command may still run: ``limit`` since the build began."""
+
+    @util.renderer
+    def left(props: Any) -> float:
+        started = props.getProperty(STARTED)
+        spent = time.time() - float(started) if started is not None else 0.0
+        return max(1.0, limit - spent)
+
+    return left
 
 
 class BoundedLog:
@@ -96,7 +118,7 @@ class BoundedLog:
         if self.over:
             yield self._log.addHeader(
                 f"\n[{self.dropped} characters of output left out here: this log is over "
-                f"the limit of {self.limit // MB} MB (limits.log_mb); its end follows]\n"
+                f"the limit of {self.limit / MB:g} MB (limits.log_mb); its end follows]\n"
             )
             for method, text in self.tail:
                 yield getattr(self._log, method)(text)
@@ -104,14 +126,26 @@ class BoundedLog:
         yield self._log.finish()
 
 
-class BoundedLogs:
+class Bounded:
     """Mixed into a recipe's step classes: each of its logs is a :class:`BoundedLog` of
-    ``log_limit`` characters, and a log over it fails the step."""
+    ``log_limit`` characters, its command ends when the build's ``time_limit`` (seconds)
+    is spent; past either, the step fails saying which."""
 
-    def __init__(self, *args: Any, log_limit: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, log_limit: int, time_limit: float, **kwargs: Any) -> None:
         self.log_limit = log_limit
+        self.time_limit = time_limit
         self.bounded: list[BoundedLog] = []
-        super().__init__(*args, **kwargs)
+        self.out_of_time = False
+        super().__init__(*args, maxTime=time_left(time_limit), **kwargs)  # type: ignore[call-arg]
+        self.addLogObserver(  # type: ignore[attr-defined]
+            "stdio", logobserver.LineConsumerLogObserver(self._watch_time)
+        )
+
+    def _watch_time(self) -> Generator[None, tuple[str, str], None]:
+        while True:
+            stream, line = yield
+            if stream == "h" and line.startswith("command timed out:") and "elapsed" in line:
+                self.out_of_time = True
 
     @defer.inlineCallbacks
     def addLog(self, name: str, *args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
@@ -120,25 +154,32 @@ class BoundedLogs:
             return made
         bounded = BoundedLog(made, self.log_limit)
         self.bounded.append(bounded)
+        self.logs[name] = bounded  # type: ignore[attr-defined]  # the step finishes this one
         return bounded
 
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
         result: int = yield super().run()  # type: ignore[misc]
-        if any(log.over for log in self.bounded):
+        if self.out_of_time or any(log.over for log in self.bounded):
             return int(FAILURE)
         return result
 
     def getResultSummary(self) -> dict[str, str]:
+        if self.out_of_time:
+            minutes = f"{self.time_limit / 60:g}"
+            return {
+                "step": f"build over its time limit of {minutes} minutes (limits.build_minutes)"
+            }
         if any(log.over for log in self.bounded):
-            limit = self.log_limit // MB
+            limit = f"{self.log_limit / MB:g}"
             return {"step": f"log over {limit} MB (limits.log_mb): kept its start and end"}
         summary: dict[str, str] = super().getResultSummary()  # type: ignore[misc]
         return summary
 
 
 class BuildTimeLimit(service.BuildbotService):
-    """Stops a build that runs longer than ``seconds``; it fails, saying why."""
+    """Stops a build still running :data:`GRACE` seconds after its time limit of
+    ``seconds`` (one stuck outside a command: the commands end at the limit)."""
 
     def checkConfig(self, seconds: float, **kwargs: Any) -> None:
         super().checkConfig(**kwargs)
@@ -170,7 +211,9 @@ class BuildTimeLimit(service.BuildbotService):
 
     def _started(self, key: Any, build: dict[str, Any]) -> None:
         buildid = build["buildid"]
-        self.timers[buildid] = self.master.reactor.callLater(self.seconds, self._stop, buildid)
+        self.timers[buildid] = self.master.reactor.callLater(
+            self.seconds + GRACE, self._stop, buildid
+        )
 
     def _finished(self, key: Any, build: dict[str, Any]) -> None:
         timer = self.timers.pop(build["buildid"], None)
@@ -182,7 +225,4 @@ class BuildTimeLimit(service.BuildbotService):
         minutes = f"{self.seconds / 60:g}"
         reason = f"build over its time limit of {minutes} minutes (limits.build_minutes)"
         log.msg(f"build {buildid}: {reason}")
-        # Buildbot's own control message, with the result a limit gives.
-        self.master.mq.produce(
-            ("control", "builds", str(buildid), "stop"), {"reason": reason, "results": FAILURE}
-        )
+        self.master.data.control("stop", {"reason": reason}, ("builds", str(buildid)))

@@ -11,7 +11,7 @@ from buildbot.process.buildstep import BuildStep
 
 from config.builds import uploads
 from config.builds.counts import Lint, Pytest
-from config.builds.limits import MB, BoundedLogs
+from config.builds.limits import MB, Bounded
 from config.settings import (
     Builder,
     CommandOptions,
@@ -35,16 +35,16 @@ def _options(step: StepOptions) -> dict[str, Any]:
     return options
 
 
-class Run(BoundedLogs, steps.ShellCommand):
-    """Buildbot's ShellCommand, its logs bounded."""
+class Run(Bounded, steps.ShellCommand):
+    """Buildbot's ShellCommand, bounded (:mod:`config.builds.limits`)."""
 
 
-class Trial(BoundedLogs, steps.Trial):
-    """Buildbot's Trial, its logs bounded."""
+class Trial(Bounded, steps.Trial):
+    """Buildbot's Trial, bounded."""
 
 
-class Sphinx(BoundedLogs, steps.Sphinx):
-    """Buildbot's Sphinx, its logs bounded."""
+class Sphinx(Bounded, steps.Sphinx):
+    """Buildbot's Sphinx, bounded."""
 
 
 def _command_options(step: CommandOptions, limits: Limits) -> dict[str, Any]:
@@ -53,6 +53,7 @@ def _command_options(step: CommandOptions, limits: Limits) -> dict[str, Any]:
         "env": step.env,
         "timeout": step.timeout,
         "log_limit": int(limits.log_mb * MB),
+        "time_limit": limits.build_minutes * 60,
     }
 
 

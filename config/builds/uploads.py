@@ -18,10 +18,12 @@ from urllib.parse import quote
 
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
-from buildbot.process import logobserver
+from buildbot.process import logobserver, remotecommand
 from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
 from twisted.internet import defer, threads
+
+from config.builds.scripts import printed, script
 
 RESULTS = "results"
 PUBLISHED = ".published"
@@ -70,14 +72,19 @@ def address(base: str | None, name: str) -> IRenderable:
     return url
 
 
+SIZEOF_SCRIPT = script("sizeof.py")
 UPLOADED = "uploaded_bytes"
 """The property: the bytes the build has uploaded so far, counted against its limit."""
 
 
 class BoundedUpload(steps.DirectoryUpload):
-    """Buildbot's DirectoryUpload with the build's upload budget (``limits.upload_mb``, all
-    its uploads together) as its size limit: the worker stops sending past it, the master
-    writes nothing more and throws the partial upload away, and the step fails saying so.
+    """Buildbot's DirectoryUpload within the build's upload budget (``limits.upload_mb``,
+    all its uploads together): a directory larger than what is left is not sent, and the
+    step fails saying so. The budget is also the transfer's size limit, so a directory that
+    grows after it was measured sends no more than that.
+
+    It is measured first (``scripts/sizeof.py``) because Buildbot 4.3's transfer past its
+    limit ends with a failed unpack the worker cannot report: the step would never end.
     """
 
     renderables: ClassVar[list[str]] = ["maxsize"]  # added to the base class's own
@@ -101,10 +108,28 @@ class BoundedUpload(steps.DirectoryUpload):
 
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
+        size = yield self._size()
+        left = self.budget - int(self.getProperty(UPLOADED) or 0)
+        if size is not None and size > left:
+            self.over_budget = True
+            return int(FAILURE)
         result: int = yield super().run()
         if self.over_budget:
             return int(FAILURE)
         return result
+
+    @defer.inlineCallbacks
+    def _size(self) -> Generator[Any, Any, int | None]:
+        """The bytes of the directory to upload, as the worker sees them (None: unknown)."""
+        cmd = remotecommand.RemoteShellCommand(
+            self.workdir,
+            ["python3", "-", self.workersrc],
+            collectStdout=True,
+            initialStdin=SIZEOF_SCRIPT,
+        )
+        yield self.runCommand(cmd)
+        found = printed(cmd.stdout).get("size")
+        return int(found[0]) if cmd.rc == 0 and found else None
 
     def getResultSummary(self) -> dict[str, str]:
         if self.over_budget:

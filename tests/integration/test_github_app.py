@@ -103,7 +103,9 @@ def test_a_private_repository_is_checked_out_with_a_token_for_that_build_only(
     with (
         FakeGitHub(app=app) as github,
         GitHttps(
-            repo.bare.parent.parent, tmp_path, valid=github.valid_installation_token
+            repo.bare.parent.parent,
+            tmp_path,
+            allows=lambda token, repository: github.allows(token, repository, "contents", "read"),
         ) as server,
     ):
         private_url = f"{server.url}/{repo.bare.parent.name}/{repo.bare.name}"

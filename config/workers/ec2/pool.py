@@ -25,7 +25,10 @@ def launch(settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str
         market=pool.market,
         max_spot_price=pool.max_spot_price or aws.max_spot_price,
         capacity_skip=aws.capacity_skip,
-        instance_profile=pool.instance_profile or aws.instance_profile,
+        # An untrusted pool's instances get no role but their pool's own: the shared one
+        # may write where trusted builds read (the wheelhouse, say).
+        instance_profile=pool.instance_profile
+        or (None if pool.untrusted else aws.instance_profile),
         keypair=aws.keypair,
         security_group=aws.security_group,
         pool=pool.name,

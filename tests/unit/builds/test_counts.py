@@ -145,9 +145,11 @@ class PytestStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
     def test_summary_names_passed_failed_skipped_and_errors(self) -> Any:
         with tempfile.TemporaryDirectory() as suite:
             line = closing_line(Path(suite), "-v")
-        self.setup_step(Pytest(command=["pytest"], log_limit=MB))
+        self.setup_step(Pytest(command=["pytest"], log_limit=MB, time_limit=60))
         self.expect_commands(
-            ExpectShell(workdir="wkdir", command=["pytest"]).stdout(f"{line}\n").exit(1)
+            ExpectShell(workdir="wkdir", command=["pytest"], max_time=60.0)
+            .stdout(f"{line}\n")
+            .exit(1)
         )
         self.expect_outcome(FAILURE, "9 tests 3 passed 3 failed 2 skipped 1 errors (failure)")
         yield self.run_step()
