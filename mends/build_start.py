@@ -13,7 +13,7 @@ no setting for it. No upstream issue yet.
 Mend: the same debouncer around upstream's function, waiting ``QUIET`` counted from the
 first request; requests that come while the botmaster looks are looked at right after.
 
-Gain: see the README's mends table (``make bench``, rows "push to build start" and
+Gain: see the mends table of docs/mends.rst (``make bench``, rows "push to build start" and
 "burst: master overhead per build", with this mend off).
 
 Remove when: upstream's wait is short or a setting (the canary

@@ -14,7 +14,7 @@ Mend: set TCP_NODELAY on the connection before Buildbot sets it up. A transport 
 not TCP (a UNIX socket, a test's loopback transport) has no such option: it is left alone,
 and the worker attaches as it would without the mend.
 
-Gain: see the README's mends table (``make bench``, rows "push to build start" and
+Gain: see the mends table of docs/mends.rst (``make bench``, rows "push to build start" and
 "burst: master overhead per build", with this mend off).
 
 Remove when: Buildbot sets TCP_NODELAY itself (the canary

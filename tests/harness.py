@@ -200,10 +200,12 @@ class Master:
 class Session:
     """A REST client holding the session cookie of a login."""
 
-    def __init__(self, url: str, opener: urllib.request.OpenerDirector, cookies: CookieJar) -> None:
+    def __init__(
+        self, url: str, opener: urllib.request.OpenerDirector, cookies: CookieJar | None = None
+    ) -> None:
         self.url = url
         self.opener = opener
-        self.cookies = cookies
+        self.cookies = cookies if cookies is not None else CookieJar()
 
     def cookie(self) -> str:
         """The session's cookies as a ``Cookie`` header sends them."""

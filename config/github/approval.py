@@ -13,18 +13,27 @@ from twisted.internet import defer
 from twisted.python import log
 
 from config.builds.changes import APPROVED, PULL_REQUEST
+from config.builds.trust import UNTRUSTED
 from config.github.pull_requests import approved
 from config.github.records import SERVICE, records
 from config.settings import Project, Settings
 
 
-def on_pull_request(project: Project, settings: Settings) -> BaseScheduler:
-    """Builds the pull requests :mod:`config.github.pull_requests` lets build, as pushes build."""
+def on_pull_request(
+    project: Project, settings: Settings, untrusted: bool, builders: list[str]
+) -> BaseScheduler:
+    """Builds the pull requests :mod:`config.github.pull_requests` lets build, as pushes
+    build: trusted ones on every builder, those of forks (``untrusted``) on the builders
+    that take untrusted builds."""
     return schedulers.AnyBranchScheduler(
-        name=f"{project.name}-pull-requests",
-        change_filter=util.ChangeFilter(project=project.name, category=PULL_REQUEST),
+        name=f"{project.name}-{'forks' if untrusted else 'pull-requests'}",
+        change_filter=util.ChangeFilter(
+            project=project.name,
+            category=PULL_REQUEST,
+            filter_fn=lambda change: bool(change.properties.getProperty(UNTRUSTED)) == untrusted,
+        ),
         treeStableTimer=settings.tree_stable_timer or None,
-        builderNames=[b.name for b in project.builders],
+        builderNames=builders,
     )
 
 
@@ -82,7 +91,7 @@ class Approve(schedulers.ForceScheduler):
     which builds it at once: the UI follows the new build request.
     """
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, builders: list[str]) -> None:
         self.project = project
         self.waiting = WaitingPullRequest(project.name)
         fixed = {"default": ""}
@@ -90,7 +99,7 @@ class Approve(schedulers.ForceScheduler):
             name=f"{project.name}-approve",
             buttonName="Approve",
             label=f"Approve a pull request of {project.name} to build",
-            builderNames=[b.name for b in project.builders],
+            builderNames=builders,
             reason=util.FixedParameter(name="reason", default="approved"),
             codebases=[
                 util.CodebaseParameter(
@@ -139,10 +148,17 @@ class Approve(schedulers.ForceScheduler):
 
 
 def build(settings: Settings) -> list[BaseScheduler]:
-    """With webhooks: each project's pull request and approval schedulers."""
+    """With webhooks: each project's pull request schedulers, and where forks build, the
+    schedulers of forks and of their approvals (pull requests that wait are forks')."""
     if settings.changes.kind != "github":
         return []
     found: list[BaseScheduler] = []
     for project in settings.projects:
-        found += [on_pull_request(project, settings), Approve(project)]
+        every = [b.name for b in project.builders]
+        found.append(on_pull_request(project, settings, untrusted=False, builders=every))
+        if forks := settings.fork_builders(project):
+            found += [
+                on_pull_request(project, settings, untrusted=True, builders=forks),
+                Approve(project, forks),
+            ]
     return found

@@ -163,14 +163,15 @@ class PullRequestEvents:
         projects: dict[str, Project],
         rules: PullRequests,
         api: GitHubApi,
-        forks: bool,
+        forks: dict[str, list[str]],
     ) -> None:
         self.master = master
         self.projects = projects
         self.rules = rules
         self.api = api
         self.forks = forks
-        """Whether pull requests from forks build (there is a pool for untrusted builds)."""
+        """Per project, the builders that build pull requests from forks (none: forks do
+        not build)."""
 
     @property
     def records(self) -> PullRequestRecords:
@@ -213,7 +214,7 @@ class PullRequestEvents:
                 return [], f"pull request #{pr.number} is built by the push to {pr.head_ref}"
             if self.built_by_pushes(project, pr, action, (before or {}).get("base")):
                 return [], f"pull request #{pr.number}: its pushes built it already"
-        if not pr.same_repository and not self.forks:
+        if not pr.same_repository and not self.forks.get(project.name):
             return [], (
                 f"pull request #{pr.number} is from a fork: forks do not build here "
                 "(no pool is marked untrusted, or github.pull_requests.forks is false)"
@@ -226,7 +227,7 @@ class PullRequestEvents:
         change = pr.change(project.name)
         if needs_approval(pr, self.rules):
             yield self.records.wait(project.name, pr.number, change)
-            contexts = [f"buildbot/{b.name}" for b in project.builders]
+            contexts = [f"buildbot/{name}" for name in self.forks[project.name]]
             yield self.api.pending(pr.repository, pr.head_sha, contexts, APPROVAL_PENDING)
             return [], (
                 f"pull request #{pr.number} waits for an admin's approval of {pr.head_sha[:12]}"

@@ -204,7 +204,7 @@ def hook_dialects(settings: Settings, credentials: Credentials | None) -> dict[s
             "token": credentials.for_job(PULL_REQUESTS),
             "github_api_endpoint": settings.github.api_url,
             "pull_requests": settings.github.pull_requests,
-            "forks": settings.forks_build(),
+            "forks": {p.name: settings.fork_builders(p) for p in settings.projects},
             "max_body": int(settings.limits.webhook_mb * MB),
         }
     }

@@ -90,14 +90,6 @@ class Settings(Section):
                         "only; add a pool for the trusted ones",
                         {"p": p, "b": b},
                     )
-                if self.forks_build() and not any(pool.untrusted for pool in pools):
-                    raise PydanticCustomError(
-                        "pool",
-                        "projects[{p}].builders[{b}].pools: pull requests from forks build, "
-                        "but none of these pools takes untrusted builds: add a pool marked "
-                        "untrusted: true, or set github.pull_requests.forks: false",
-                        {"p": p, "b": b},
-                    )
         return self
 
     @model_validator(mode="after")
@@ -135,6 +127,13 @@ class Settings(Section):
         if not rules.build or rules.forks is False:
             return False
         return any(pool.untrusted for pool in self.workers)
+
+    def fork_builders(self, project: Project) -> list[str]:
+        """The builders of ``project`` that build pull requests from forks: those with a
+        pool for untrusted builds (none when forks do not build)."""
+        if not self.forks_build():
+            return []
+        return [b.name for b in project.builders if any(p.untrusted for p in self.pools_of(b))]
 
     def pools_of(self, builder: Builder) -> list[AnyPool]:
         """The pools whose workers may run ``builder``'s builds."""

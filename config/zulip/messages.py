@@ -143,7 +143,7 @@ def alert(build: dict[str, Any], sourcestamp: dict[str, Any]) -> str:
     revision = sourcestamp.get("revision") or _prop(build, "got_revision")
     return (
         f"{_emoji(build)} [{build['builder']['name']} "
-        f"\\#{build['number']}]({url(build['url'])}) {verb} on {code(sourcestamp.get('branch'))} "
+        f"#{build['number']}]({url(build['url'])}) {verb} on {code(sourcestamp.get('branch'))} "
         f"at {commit_link(sourcestamp.get('repository'), revision)}"
     )
 

@@ -128,10 +128,14 @@ def test_anonymous_visitor_is_refused_a_force(
 
 
 def test_admin_approves_a_waiting_pull_request_and_a_reader_cannot(
-    repo: GitRepo, start_master: StartMaster, playwright: Playwright, tmp_path: Path
+    repo: GitRepo,
+    start_master: StartMaster,
+    playwright: Playwright,
+    tmp_path: Path,
+    forks: dict[str, Any],
 ) -> None:
     with RecordingServer(status=201) as github_api:
-        approval = start_master(settings(repo, github_api, QUICK))
+        approval = start_master(settings(repo, github_api, QUICK, forks=forks))
         sha = fork_commit(repo, 12, {"x.txt": "x\n"})
         commit_known(github_api, repo, sha, "x")
         assert "waits" in deliver(approval, pull_request(repo, "opened", 12, sha))
@@ -148,8 +152,10 @@ def test_admin_approves_a_waiting_pull_request_and_a_reader_cannot(
                 page.get_by_text("Login").click()
                 expect(page.get_by_role("button", name=user)).to_be_visible()
                 page.get_by_role("button", name="Approve").click()
-                # Buildbot's form labels name no input id: its test ids find the field.
-                page.locator('[data-bb-test-id="force-field-pull_request"]').fill("12")
+                # The form lists what waits, with the commit an approval builds.
+                field = page.locator('[data-bb-test-id="force-field-pull_request"]')
+                field.click()
+                page.get_by_text(f"#12 at {sha}", exact=False).click()
                 page.get_by_role("button", name="Start build").click()
                 if user == "reader":
                     expect(page.get_by_text("you need to have role 'admins'")).to_be_visible()
@@ -198,3 +204,53 @@ def test_a_build_watched_live_lists_its_steps_in_order(
     names = [s["name"] for s in master.steps(build["buildid"])]
     found = [next(n for n in names if n in line) for line in shown]
     assert found == names, shown
+
+
+UPLOADER = [
+    {
+        "name": "checks",
+        "steps": [
+            {
+                "kind": "run",
+                "name": "make",
+                "command": ["sh", "-c", "mkdir -p site && cp attack.html site/index.html"],
+            },
+            {"kind": "upload", "name": "site", "source": "site"},
+        ],
+    }
+]
+# A page a pull request could publish: its script tries to act as the visitor.
+ATTACK = """<!doctype html><title>uploaded</title><p>results</p><script>
+document.title = "script ran";
+const force = {jsonrpc: "2.0", method: "force", id: 1,
+               params: {builderNames: ["checks"], reason: "forged by an upload"}};
+fetch("/api/v2/forceschedulers/demo-force", {method: "POST", credentials: "include",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify(force)});
+fetch("/stolen?" + document.cookie);
+</script>"""
+
+
+def test_an_uploaded_page_cannot_act_with_the_visitors_login(
+    repo: GitRepo, start_master: StartMaster, playwright: Playwright, tmp_path: Path
+) -> None:
+    master = start_master(local_settings(repo.url, UPLOADER))
+    repo.commit({"attack.html": ATTACK}, "a page with a script")
+    repo.push()
+    [build] = master.wait_for_builds(1)
+    assert build["results"] == SUCCESS
+    page_url = f"{master.url}results/demo/master/checks-{build['number']}/site/index.html"
+
+    admin = admin_browser(playwright, tmp_path)
+    try:
+        logged_in_admin(admin, master)  # the admin's session is in this browser
+        page = admin.new_page()
+        page.goto(page_url)
+        expect(page.get_by_text("results")).to_be_visible()
+        page.wait_for_timeout(3000)  # time for its script, had it run, to act
+        title = page.title()
+        screenshot(page, "uploaded-page-sandboxed.png")
+    finally:
+        admin.close()
+
+    assert title == "uploaded"  # the script never ran
+    assert len(master.get("buildrequests")["buildrequests"]) == 1  # nothing forged

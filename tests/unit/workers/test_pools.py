@@ -173,3 +173,63 @@ def test_pool_mistakes_get_one_line_naming_the_key(change: Any, expected: str) -
     settings = document()
     change(settings)
     assert message(settings) == expected
+
+
+UNTRUSTED_MISTAKES = [
+    (
+        lambda d: d["workers"][3].update(untrusted=True),
+        "config: workers[3]: untrusted: its workers stay between builds, so an untrusted "
+        "build could leave code for the next: only docker pools and ec2 pools with "
+        "idle_timeout: 0 may take untrusted builds",
+    ),
+    (
+        lambda d: d["workers"][1].update(untrusted=True),
+        "config: workers[1]: untrusted: its instances wait for more builds (idle_timeout is "
+        "not 0), so an untrusted build could leave code for the next: only docker pools and "
+        "ec2 pools with idle_timeout: 0 may take untrusted builds",
+    ),
+    (
+        lambda d: (
+            d["projects"][0]["builders"][0].update(pools=["box"])
+            or d["workers"][4].update(untrusted=True)
+        ),
+        "config: projects[0].builders[0].pools: every one takes untrusted builds only; add a "
+        "pool for the trusted ones",
+    ),
+    (
+        lambda d: d.update(
+            changes={"kind": "github"},
+            github={"token": "t", "webhook_secret": "s", "pull_requests": {"forks": True}},
+        ),
+        "config: github.pull_requests.forks: pull requests from forks build only on a pool "
+        "marked untrusted: true, and there is none (mark an ephemeral pool: docker, or ec2 "
+        "with idle_timeout: 0)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), UNTRUSTED_MISTAKES)
+def test_untrusted_builds_land_only_on_ephemeral_workers(change: Any, expected: str) -> None:
+    changed = document()
+    change(changed)
+    assert message(changed) == expected
+
+
+def test_untrusted_builds_run_only_on_untrusted_pools_and_trusted_ones_never_there() -> None:
+    changed = document()
+    changed["workers"][4]["untrusted"] = True
+    changed["workers"][0]["idle_timeout"] = 0
+    changed["workers"][0]["untrusted"] = True
+    changed["changes"] = {"kind": "github"}
+    changed["github"] = {"token": "t", "webhook_secret": "s"}
+    settings = validate(changed)
+    assert settings.forks_build()
+    [builder] = master.build(settings)["builders"]
+    assert sorted(builder.canStartBuild.__closure__[0].cell_contents) == [
+        "box-1",
+        "small-1",
+        "small-2",
+    ]
+    # An untrusted ec2 pool's instances get no role but their own.
+    small = pools.build(settings)[0]
+    assert small._config_kwargs["launch"].instance_profile is None
