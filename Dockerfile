@@ -45,8 +45,9 @@ COPY --from=venv /srv/buildmaster/venv /srv/buildmaster/venv
 COPY master.cfg /srv/buildmaster/app/
 COPY config /srv/buildmaster/app/config
 COPY mends /srv/buildmaster/app/mends
-# The EC2 workers' user-data template, read when the configuration is built.
-COPY slave/cloud-init.sh /srv/buildmaster/app/slave/
+# The EC2 workers' user-data template and the tac lines it appends, read when the
+# configuration is built.
+COPY slave/cloud-init.sh slave/adopt-leftovers.tac /srv/buildmaster/app/slave/
 COPY deploy/__init__.py deploy/health.py /srv/buildmaster/app/deploy/
 COPY deploy/entrypoint /usr/local/bin/buildmaster-entrypoint
 RUN mkdir -p "$DATA" && chown buildbot:buildbot "$DATA" && chmod 0750 "$DATA"

@@ -10,9 +10,9 @@ MASTER_PORT=@MASTER_PORT@
 WORKER_NAME=@WORKER_NAME@
 WORKER_PASSWORD=@WORKER_PASSWORD@
 WHEELHOUSE_URL=@WHEELHOUSE_URL@
-# Python appended to the worker's buildbot.tac: the workers' end of the mends
-# (mends/nodelay_worker.tac), or nothing when they are off.
-NODELAY_TAC=@NODELAY_TAC@
+# Python appended to the worker's buildbot.tac: it adopts what builds leave running
+# (slave/adopt-leftovers.tac), and the workers' end of the mends (mends/nodelay_worker.tac).
+WORKER_TAC=@WORKER_TAC@
 
 WORKER_USER=buildbot
 WORKER_HOME=/home/buildbot
@@ -35,5 +35,5 @@ iptables -A OUTPUT -d 169.254.169.254 -m owner --uid-owner "$WORKER_USER" -j REJ
 runuser -u "$WORKER_USER" -- "$VENV/bin/buildbot-worker" create-worker --force \
   --maxretries=60 "$WORKER_HOME/worker" "$MASTER_HOST:$MASTER_PORT" "$WORKER_NAME" \
   "$WORKER_PASSWORD"
-printf '%s\n' "$NODELAY_TAC" >>"$WORKER_HOME/worker/buildbot.tac"
+printf '%s\n' "$WORKER_TAC" >>"$WORKER_HOME/worker/buildbot.tac"
 systemctl start buildbot-worker.service

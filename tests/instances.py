@@ -106,7 +106,7 @@ class InstancePlayer:
             stdout=subprocess.DEVNULL,
         )
         with (directory / "buildbot.tac").open("a") as tac:
-            tac.write(values["NODELAY_TAC"] + "\n")
+            tac.write(values["WORKER_TAC"] + "\n")
         self.played[instance_id] = subprocess.Popen(
             [str(BIN / "buildbot-worker"), "start", "--nodaemon", str(directory)],
             stdin=subprocess.DEVNULL,

@@ -11,7 +11,6 @@ from buildbot.process.results import FAILURE, SUCCESS
 from buildbot.steps.source.base import Source
 from twisted.internet import defer
 
-from config.builds.leftovers import CLOCK
 from config.builds.limits import STARTED
 from config.builds.scripts import printed, script
 
@@ -62,14 +61,11 @@ class Checkout(Source):
         )
         cmd.useLog(stdio, False)
         yield self.runCommand(cmd)
-        if cmd.rc != 0 and "revision" not in printed(cmd.stdout):
+        if cmd.rc != 0:
             failure = CHECKOUT_FAILURES.get(cmd.rc, "cannot check out {branch}")
             self.descriptionDone = failure.format(
                 repository=self.repourl, branch=branch, revision=revision
             )
             return FAILURE
-        lines = printed(cmd.stdout)
-        if clock := lines.get("clock"):
-            self.setProperty(CLOCK, int(clock[0]), self.name)
-        self.updateSourceProperty("got_revision", lines["revision"][0])
+        self.updateSourceProperty("got_revision", printed(cmd.stdout)["revision"][0])
         return SUCCESS

@@ -3,9 +3,10 @@
 A test server started in the background, a daemon a test forgot, or something a build
 left on purpose would otherwise see the next builds on a warm worker (their files, and
 through ``/proc`` their environments). The step runs ``scripts/leftovers.py`` on the
-worker, which says how it tells the build's processes from others; the checkout gives it
-the moment the build began (the ``build_clock`` property). A worker that runs several
-builds at once cannot tell whose processes are whose, so its builds do without.
+worker, which ends every process under the worker but itself: the build's commands have
+ended, and the worker adopts what they orphaned (``slave/adopt-leftovers.tac``). A worker
+that runs several builds at once cannot tell whose processes are whose, so its builds do
+without.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from twisted.internet import defer
 from config.builds.scripts import printed, script
 
 LEFTOVERS_SCRIPT = script("leftovers.py")
-CLOCK = "build_clock"
-"""The property: when the build's checkout started, in the worker's clock ticks since boot."""
 
 
 class EndLeftovers(buildstep.ShellMixin, buildstep.BuildStep):
@@ -37,16 +36,14 @@ class EndLeftovers(buildstep.ShellMixin, buildstep.BuildStep):
     def __init__(self, **kwargs: Any) -> None:
         kwargs = self.setupShellMixin({"logEnviron": False, **kwargs}, prohibitArgs=["command"])
         super().__init__(
-            doStepIf=lambda step: step.getProperty(CLOCK) is not None,
-            hideStepIf=lambda results, step: results == SUCCESS and not step.ended,
-            **kwargs,
+            hideStepIf=lambda results, step: results == SUCCESS and not step.ended, **kwargs
         )
         self.ended: list[str] = []
 
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
         cmd = yield self.makeRemoteShellCommand(
-            command=["python3", "-", str(self.getProperty(CLOCK))],
+            command=["python3", "-"],
             collectStdout=True,
             initialStdin=LEFTOVERS_SCRIPT,
         )

@@ -20,11 +20,15 @@ TEMPLATE = SLAVE / "cloud-init.sh"
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
 
+ADOPT_LEFTOVERS = SLAVE / "adopt-leftovers.tac"
+
+
 def worker_tac(settings: Settings) -> str:
-    """Python appended to every worker's ``buildbot.tac``: the workers' end of the mends
-    the settings choose (``mends/nodelay_worker.tac``), or nothing."""
+    """Python appended to every worker's ``buildbot.tac``: the worker adopts what its builds
+    leave running (``slave/adopt-leftovers.tac``), and the workers' end of the mends the
+    settings choose (``mends/nodelay_worker.tac``)."""
     master = settings.buildmaster
-    return mends.worker_tac(master.mends, master.mends_off)
+    return ADOPT_LEFTOVERS.read_text() + mends.worker_tac(master.mends, master.mends_off)
 
 
 def placeholders(template: str) -> set[str]:

@@ -50,7 +50,7 @@ def ec2_master_settings(
         builders,
         workers={"kind": "ec2", "count": count},
         github={"token": TOKEN, "webhook_secret": "hook-secret", "report_status": False},
-        aws=moto_aws(moto, build_wait_timeout=2, **aws),
+        aws=moto_aws(moto, **{"build_wait_timeout": 2, **aws}),
     )
     del settings["workers"]["password"]
     return settings
@@ -72,7 +72,7 @@ def be_the_instance(master: Master, values: dict[str, str]) -> subprocess.Popen[
         stdout=subprocess.DEVNULL,
     )
     with (master.cluster.root / "worker-1" / "buildbot.tac").open("a") as tac:
-        tac.write(values["NODELAY_TAC"] + "\n")
+        tac.write(values["WORKER_TAC"] + "\n")
     return master.cluster.start_worker(values["WORKER_NAME"])
 
 

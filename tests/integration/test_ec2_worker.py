@@ -241,7 +241,7 @@ class SpotWorkerTest(MotoWorkers):
                 "WORKER_NAME": "worker-1",
                 "WORKER_PASSWORD": worker.password,
                 "WHEELHOUSE_URL": "https://wheels.example.com/",
-                "NODELAY_TAC": mends.worker_tac(),
+                "WORKER_TAC": userdata.worker_tac(ec2_settings(self.moto.url)),
             },
         )
         assert f"WORKER_PASSWORD={worker.password}\n" in base64.b64decode(encoded).decode()

@@ -19,7 +19,7 @@ import pytest
 from config.github.pull_requests import APPROVAL_PENDING
 from config.github.repositories import repository_key
 from tests.conftest import StartMaster, local_settings, with_untrusted_pool
-from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, wait_for
+from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, Moto, wait_for
 from tests.integration.test_github_status import statuses, wait_final_state
 from tests.integration.test_merge import steps_by_name
 from tests.integration.test_webhook import SECRET, answer, push_payload, sign
@@ -392,9 +392,14 @@ def test_closing_cancels_and_newer_commits_supersede_except_on_master(
 
 
 def test_an_approved_fork_build_sees_no_secret_in_its_environment(
-    repo: GitRepo, start_master: StartMaster, github_api: RecordingServer, forks: dict[str, Any]
+    repo: GitRepo,
+    start_master: StartMaster,
+    github_api: RecordingServer,
+    forks: dict[str, Any],
+    moto: Moto,
 ) -> None:
-    """What a step of untrusted code can print: none of the master's secrets or settings."""
+    """What a step of untrusted code can print: none of the master's secrets or settings;
+    and what it leaves goes with its instance, ended after the build."""
     dump = [{"name": "dump", "steps": [{"kind": "run", "name": "env", "command": ["env"]}]}]
     document = settings(repo, github_api, dump, forks=forks)
     master = start_master(document)
@@ -415,6 +420,15 @@ def test_an_approved_fork_build_sees_no_secret_in_its_environment(
     ]
     assert [s for s in secrets if s in environment] == []
     assert "BUILDBOT_CONFIG" not in environment
+    ec2 = moto.client("ec2")
+    wait_for(
+        "the fork build's instance to end",
+        lambda: all(
+            i["State"]["Name"] == "terminated"
+            for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+        ),
+    )
 
 
 def test_a_build_superseded_by_its_own_commit_leaves_the_status_to_the_new_build(

@@ -10,14 +10,11 @@
 # directory (beside the tree) start empty.
 # Arguments: the repository, the branch (HEAD: the repository's default branch), the
 # commit to check out (empty: the branch's newest).
-# stdout carries "revision <sha>" (the commit checked out) and, where /proc tells, "clock
-# <ticks>" (this script's start, in the kernel's clock ticks since boot: the build's
-# processes start after it).
+# stdout carries one line, "revision <sha>": the commit checked out.
 # Exit status: 0 done, 3 the clone failed, 4 the fetch failed, 5 no such commit.
 set -u
 repository=$1 branch=$2 revision=$3
 exec 3>&1 1>&2
-[ -r /proc/self/stat ] && echo "clock $(cut -d' ' -f22 /proc/self/stat)" >&3
 set -x
 rm -rf ../home ../tmp && mkdir ../home ../tmp
 trusted_git_dir() {

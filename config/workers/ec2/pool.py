@@ -47,7 +47,7 @@ def launch(settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str
             ("MASTER_PORT", str(master.worker_port)),
             ("WORKER_NAME", name),
             ("WHEELHOUSE_URL", aws.wheelhouse_url or ""),
-            ("NODELAY_TAC", userdata.worker_tac(settings)),
+            ("WORKER_TAC", userdata.worker_tac(settings)),
         ),
     )
 

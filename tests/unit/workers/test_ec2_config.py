@@ -170,7 +170,7 @@ VALUES = {
     "WORKER_NAME": "worker-1",
     "WORKER_PASSWORD": "pw'; rm -rf / #",
     "WHEELHOUSE_URL": "https://wheels.example.com/",
-    "NODELAY_TAC": mends.worker_tac(),
+    "WORKER_TAC": "import this\n" + mends.worker_tac(),
 }
 
 
@@ -189,15 +189,15 @@ def test_user_data_values_are_shell_quoted() -> None:
     assert done.stdout == VALUES["WORKER_PASSWORD"]
 
 
-def test_user_data_appends_the_nodelay_tail_to_the_workers_tac(tmp_path: Path) -> None:
+def test_user_data_appends_its_python_to_the_workers_tac(tmp_path: Path) -> None:
     text = userdata.render(userdata.TEMPLATE.read_text(), VALUES)
-    [append] = re.findall(r"^printf .*NODELAY_TAC.*$", text, re.M)
+    [append] = re.findall(r"^printf .*WORKER_TAC.*$", text, re.M)
     tac = tmp_path / "worker" / "buildbot.tac"
     tac.parent.mkdir()
     tac.write_text("s = Worker()\n")
     script = f"{text.split('WORKER_USER=')[0]}\nWORKER_HOME={tmp_path}\n{append}"
     subprocess.run(["bash", "-c", script], check=True)
-    assert tac.read_text() == "s = Worker()\n" + mends.worker_tac() + "\n"
+    assert tac.read_text() == "s = Worker()\n" + VALUES["WORKER_TAC"] + "\n"
 
 
 def test_user_data_needs_every_value_and_no_others() -> None:
