@@ -42,7 +42,7 @@ STOCK_SUITES := tests/integration/test_build.py tests/integration/test_webhook.p
 	tests/integration/test_ec2_master.py
 
 test: lint $(VENV)/.installed .venv-crossbar/.installed
-	$(PY) -m pytest $(PYTEST_ARGS) -m "not alone"
+	$(PY) -m pytest $(PYTEST_ARGS) --durations=20 -m "not alone"
 	TEST_MENDS=off $(PY) -m pytest $(PYTEST_ARGS) $(STOCK_SUITES)
 	$(PY) -m pytest -m alone
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, ec2_cost, janitor, mends, push
+from bench import bigrepo, burst, checkconfig, ec2_cost, features, janitor, mends, push
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -32,14 +32,19 @@ FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7, history=200
 QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2)
 
 
-def run(sizes: Sizes, root: Path, cache: Path, each_mend: bool = False) -> list[Row]:
-    """Every figure, in the order of the table (``each_mend``: only the mends' part)."""
+def run(
+    sizes: Sizes, root: Path, cache: Path, each_mend: bool = False, each_feature: bool = False
+) -> list[Row]:
+    """Every figure, in the order of the table (``each_mend``: only the mends' part;
+    ``each_feature``: only the features' part)."""
     rows: list[Row] = []
+    if each_feature:
+        return features.measure(root / "features", sizes.burst)
     minimal_rss = checkconfig.minimal_idle_rss(root / "minimal")
     if each_mend:
         return mends.measure(root / "mends", sizes.pushes, sizes.burst, minimal_rss)
     rows += push.measure(root / "push", sizes.pushes, minimal_rss)
-    rows += burst.measure(root / "burst", sizes.burst)
+    rows += burst.measure(root / "burst", sizes.burst, profile=True)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
@@ -56,12 +61,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="push and burst with all mends, each one off, and none (bench/mends.py)",
     )
+    parser.add_argument(
+        "--features",
+        action="store_true",
+        help="the burst with every feature, and each one left out (bench/features.py)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     results = Path(args.results)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
-        rows = run(sizes, Path(temporary), results, args.mends)
+        rows = run(sizes, Path(temporary), results, args.mends, args.features)
     print(table(rows))
     saved = write_json(
         rows,

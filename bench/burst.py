@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from bench.cluster import (
     running,
     settings,
 )
+from bench.profile import Profile, sampled
 from bench.report import Row
 from tests.harness import GitRepo, Master
 from tests.integration.test_webhook import deliver, push_payload, sign
+from tests.recording_server import RecordingServer
 
 LANES = 2
 SCRIPT = Path(__file__).resolve().parent / "shell_build.sh"
@@ -64,28 +67,64 @@ def _shell(root: Path, repo: GitRepo, names: list[str]) -> float:
     return time.monotonic() - started
 
 
-def measure(root: Path, builds: int, mends: dict[str, Any] | None = None) -> list[Row]:
-    """A burst of ``builds`` pushes; ``mends`` as for the settings."""
+SHOWN_SHARE = 0.02
+"""Parts of the master with a smaller share of its CPU are summed in one row."""
+
+
+def _attribution(profile: Profile, cpu_per_build: float) -> list[Row]:
+    """The master's CPU per build, shared out among its parts by the profile's samples."""
+    shares = profile.shares()
+    shown = {name: share for name, share in shares.items() if share >= SHOWN_SHARE}
+    rest = 1 - sum(shown.values())
+    rows = [
+        Row(f"burst: CPU per build in {name}", share * cpu_per_build, "s/build")
+        for name, share in shown.items()
+    ]
+    if shares and rest > 0:
+        rows.append(Row("burst: CPU per build in the rest", rest * cpu_per_build, "s/build"))
+    return rows
+
+
+def measure(
+    root: Path,
+    builds: int,
+    mends: dict[str, Any] | None = None,
+    profile: bool = False,
+    leave_out: tuple[str, ...] = (),
+) -> list[Row]:
+    """A burst of ``builds`` pushes with every feature on but those named in ``leave_out``
+    (``bench.cluster.FEATURES``), statuses and summaries sent to recording servers;
+    ``mends`` as for the settings; ``profile``: where the master's CPU went, by part
+    (bench/profile.py)."""
     repo = GitRepo(root / "repo")
     repo.commit({"README": "bench\n"}, "initial")
     repo.push()
     warm = _branches(repo, [f"warm-{n}" for n in range(LANES)])
     names = [f"branch-{n}" for n in range(builds)]
     heads = _branches(repo, names)
-    with running(root / "cluster", settings(repo.url, LANES, 0, mends)) as bench:
+    with (
+        RecordingServer(status=201) as github,
+        RecordingServer(status=200) as zulip,
+        running(
+            root / "cluster",
+            settings(repo.url, LANES, 0, mends, github.url, zulip.url, leave_out),
+        ) as bench,
+    ):
         master, events = bench.master, bench.events
         _deliver_all(repo, master, warm)  # each worker clones once
         events.wait(lambda: events.count("finished", 0) >= LANES)
         master.wait_idle()
         idle_rss = master_rss_mb(master)
 
-        cpu = master_cpu_seconds(master)
-        started = time.monotonic()
-        _deliver_all(repo, master, heads)
-        events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
-        wall = max(e.at for e in events.events if e.kind == "finished") - started
+        pid = master.cluster.processes[0].pid
+        with sampled(pid, root / "profile") if profile else nullcontext(Profile()) as samples:
+            cpu = master_cpu_seconds(master)
+            started = time.monotonic()
+            _deliver_all(repo, master, heads)
+            events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
+            wall = max(e.at for e in events.events if e.kind == "finished") - started
+            cpu = master_cpu_seconds(master) - cpu
         end_rss = master_rss_mb(master)
-        cpu = master_cpu_seconds(master) - cpu
         failed = [b for b in master.builds(complete="true") if b["results"] != 0]
         if failed:
             raise RuntimeError(f"{len(failed)} burst build(s) failed")
@@ -107,5 +146,6 @@ def measure(root: Path, builds: int, mends: dict[str, Any] | None = None) -> lis
             target="<= 0.25 s over shell",
         ),
         Row("burst: master CPU per build", cpu / builds, "s/build"),
+        *_attribution(samples, cpu / builds),
         Row("master RSS end of burst", end_rss, "MB", idle_rss, "before the burst"),
     ]

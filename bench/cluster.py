@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,44 @@ TRIVIAL = [
 WEBHOOK_SECRET = "bench-webhook-secret"
 
 
+Settings = dict[str, Any]
+
+
+def _no_statuses(document: Settings) -> None:
+    document["github"]["report_status"] = False
+
+
+def _no_canceller(document: Settings) -> None:
+    document["changes"]["cancel_superseded"] = False
+
+
+def _no_zulip(document: Settings) -> None:
+    document.pop("zulip", None)
+
+
+FEATURES: dict[str, Callable[[Settings], None]] = {
+    "GitHub statuses": _no_statuses,
+    "the superseded-build canceller": _no_canceller,
+    "Zulip summaries": _no_zulip,
+}
+"""Our features a burst can leave out, by name, each through its own setting, as an
+operator would turn it off (bench/features.py)."""
+
+
 def settings(
     repository: str,
     workers: int,
     tree_stable_timer: float,
     mends: dict[str, Any] | None = None,
     statuses_to: str | None = None,
-) -> dict[str, Any]:
+    zulip_to: str | None = None,
+    leave_out: tuple[str, ...] = (),
+) -> Settings:
     """A master that takes signed GitHub pushes for ``repository``, on free loopback ports;
     ``mends`` chooses them (``buildmaster.mends`` and ``mends_off``), by default all;
-    ``statuses_to``: the GitHub API that takes its commit statuses (default: none sent)."""
+    ``statuses_to``: the GitHub API that takes its commit statuses (default: none sent);
+    ``zulip_to``: the Zulip server of its summaries (default: none); ``leave_out``: names
+    of ``FEATURES`` turned off."""
     github: dict[str, Any] = {"token": "unused", "webhook_secret": WEBHOOK_SECRET}
     if statuses_to is None:
         github["report_status"] = False
@@ -51,6 +79,10 @@ def settings(
     )
     document["workers"]["count"] = workers
     document["buildmaster"].update(mends or {"mends": True})
+    if zulip_to is not None:
+        document["zulip"] = {"site": zulip_to, "bot_email": "bench@example.com", "api_key": "x"}
+    for name in leave_out:
+        FEATURES[name](document)
     return document
 
 

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from bench import features
+from bench.cluster import FEATURES
 from bench.mends import FIGURES
 from local.cluster import CHECKOUT
 from mends import NAMES
 
 pytestmark = pytest.mark.slow
 
+ATTRIBUTION = "burst: CPU per build in "
+"""The profile's rows: which parts of the master show depends on the run."""
 ROWS = [
     "push to pending status, median",
     "push to build start, median",
@@ -27,6 +31,7 @@ ROWS = [
     "burst of 2: builds per minute",
     "burst: master overhead per build",
     "burst: master CPU per build",
+    ATTRIBUTION,
     "master RSS end of burst",
     "warm checkout + merge (50 commits, 100 files)",
     "warm checkout + merge, fewest commands",
@@ -54,15 +59,29 @@ def quick_bench(results: Path, *flags: str) -> list[str]:
 
 
 def test_quick_bench_prints_and_saves_every_row(tmp_path: Path) -> None:
-    assert quick_bench(tmp_path) == ROWS
+    printed = quick_bench(tmp_path)
     [saved] = tmp_path.glob("bench-*.json")
     rows = json.loads(saved.read_text())["rows"]
-    assert [row["figure"] for row in rows] == ROWS
+    assert [row["figure"] for row in rows] == printed
     assert all(isinstance(row["value"], float) for row in rows)
+    shown = [f for f in printed if not f.startswith(ATTRIBUTION)]
+    assert shown == [f for f in ROWS if f != ATTRIBUTION]
+    # The profile shares out the master's CPU per build among its parts, right after it.
+    parts = [row for row in rows if row["figure"].startswith(ATTRIBUTION)]
+    cpu = next(row["value"] for row in rows if row["figure"] == "burst: master CPU per build")
+    assert parts and printed.index(parts[0]["figure"]) == ROWS.index(ATTRIBUTION)
+    assert sum(row["value"] for row in parts) == pytest.approx(cpu)
 
 
 def test_quick_bench_of_the_mends_has_each_variant(tmp_path: Path) -> None:
     variants = ["all mends", *(f"without {name}" for name in NAMES), "stock Buildbot (no mends)"]
     assert quick_bench(tmp_path, "--mends") == [
         f"{figure} [{variant}]" for variant in variants for figure in FIGURES
+    ]
+
+
+def test_quick_bench_of_the_features_leaves_each_out(tmp_path: Path) -> None:
+    variants = ["every feature", *(f"without {name}" for name in FEATURES)]
+    assert quick_bench(tmp_path, "--features") == [
+        f"{figure} [{variant}]" for variant in variants for figure in features.FIGURES
     ]
