@@ -37,6 +37,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "titleURL": master.url,
         "buildbotURL": master.url,
         "db": database.build(settings),
+        "caches": database.CACHES,
         "secretsProviders": [secrets.provider(settings)],
         "projects": builders.projects(settings),
         # A CI master must not phone home (and has no network in tests).
