@@ -107,6 +107,10 @@ def test_a_delivery_answered_before_a_kill_builds_once_after_the_restart(setup: 
         assert delivery in kept
         spool = master.cluster.master_dir / "webhook-spool"
         assert spool.stat().st_mode & 0o077 == 0  # the master's alone
+        # Redelivered while the first still waits: kept once.
+        status, said = answer(master, body, signature=sign(body), delivery=delivery)
+        assert status == 200 and f"delivery {delivery} already received" in said, said
+        assert spooled(master) == [kept]
         os.killpg(cluster.processes[0].pid, signal.SIGKILL)
         cluster.processes[0].wait(timeout=60)
     finally:
