@@ -109,7 +109,7 @@ class Deliveries(service.BuildbotService):
         """
         try:
             if delivery.named and (yield self.delivered.seen(delivery.id)):
-                note = f"delivery {delivery.id} already received: nothing more to build"
+                note = already_received(delivery)
             else:
                 note = yield self.events.accept(delivery.event, delivery.payload())
                 if delivery.named:
@@ -149,6 +149,11 @@ class Deliveries(service.BuildbotService):
                 log.msg(f"GitHub {delivery.event} {delivery.id}, from the spool: {note}")
             except Exception as error:
                 log.msg(f"GitHub {delivery.event} {delivery.id}, from the spool, failed: {error}")
+
+
+def already_received(delivery: spool.Delivery) -> str:
+    """What a redelivery is answered."""
+    return f"delivery {delivery.id} already received: nothing more to build"
 
 
 def deliveries(master: Any) -> Deliveries:

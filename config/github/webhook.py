@@ -17,7 +17,7 @@ from twisted.web.server import Request
 
 from config.builds.limits import MB
 from config.github.credentials import PULL_REQUESTS, Credentials
-from config.github.deliveries import Deliveries, deliveries
+from config.github.deliveries import Deliveries, already_received, deliveries
 from config.github.repositories import repository_key
 from config.github.spool import Delivery, delivery_id
 from config.settings import Settings
@@ -72,7 +72,7 @@ class GitHubHook(BaseHookHandler):
             return [], "git"
         service = deliveries(self.master)
         if service.pending(delivery):
-            status, note = 200, f"delivery {delivery.id} already received: nothing more to build"
+            status, note = 200, already_received(delivery)
         else:
             status, note = yield self.kept(service, delivery)
         log.msg(f"GitHub {event} {delivery.id}: {note}")
