@@ -52,14 +52,14 @@ class WorkerReports(CompositeStepMixin):
 
     @defer.inlineCallbacks
     def _glob(self, pattern: str) -> Generator[Any, Any, list[str]]:
+        """The paths matching ``pattern``, relative to the step's directory."""
         path = self.build.path_module
-        builddir = self.getProperty("builddir")
-        where = path.join(builddir, self.workdir, pattern)
+        here = path.join(self.getProperty("builddir"), self.workdir)
         try:
-            files = yield self.runGlob(where, abandonOnFailure=False)
+            files = yield self.runGlob(path.join(here, pattern), abandonOnFailure=False)
         except (KeyError, IndexError):  # the worker could not glob: no 'files' update
             return []
-        return sorted(str(f) for f in files or [])
+        return sorted(path.relpath(str(f), here) for f in files or [])
 
     @defer.inlineCallbacks
     def _fetch(self, worker_path: str, room: int) -> Generator[Any, Any, tuple[bytes | None, str]]:

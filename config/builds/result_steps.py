@@ -43,6 +43,8 @@ class ReportedTests(WorkerReports, Pytest):
     cases run once more and those that pass are flaky: the step WARNINGS, naming them.
     Without readable reports, the counts are pytest's closing line's."""
 
+    warnOnWarnings = True  # a flaky test makes the build WARNINGS too
+
     def __init__(
         self, *, reports: list[str], rerun: list[str] | None, reports_limit: int, **kwargs: Any
     ) -> None:
@@ -53,14 +55,11 @@ class ReportedTests(WorkerReports, Pytest):
         self.flaky: list[junit.Case] = []
 
     @defer.inlineCallbacks
-    def _warn(self, problems: list[str]) -> Generator[Any, Any, None]:
-        stdio = self.getLog("stdio")
-        text = "".join(f"warning: JUnit report: {problem}\n" for problem in problems)
-        yield stdio.addHeader(text + "the counts are the log's\n")
-
-    @defer.inlineCallbacks
-    def _cases(self) -> Generator[Any, Any, tuple[list[junit.Case] | None, list[str]]]:
-        """The reports' cases and their worker paths; None (and a warning) for no cases."""
+    def _cases(
+        self, log: str = "reports"
+    ) -> Generator[Any, Any, tuple[list[junit.Case] | None, list[str]]]:
+        """The reports' cases and their paths; None for no cases, with the reasons in the
+        step's ``log`` (the command's own log is closed by then)."""
         fetched = yield self.fetch_reports(self.reports, self.reports_limit)
         problems = list(fetched.problems)
         cases: list[junit.Case] = []
@@ -71,7 +70,8 @@ class ReportedTests(WorkerReports, Pytest):
                 problems.append(f"{path}: {error}")
         paths = [path for path, _ in fetched.files]
         if problems or not fetched.files:
-            yield self._warn(problems)
+            text = "".join(f"warning: JUnit report: {problem}\n" for problem in problems)
+            yield self.addCompleteLog(log, text + "the counts are the log's\n")
             return None, paths
         return cases, paths
 
@@ -82,7 +82,7 @@ class ReportedTests(WorkerReports, Pytest):
             yield self.runRmFile(path, abandonOnFailure=False)
         command = yield self.makeRemoteShellCommand(command=self.rerun, stdioLogName="rerun")
         yield self.runCommand(command)
-        again, _ = yield self._cases()
+        again, _ = yield self._cases("rerun reports")
         return again or []
 
     def _count(self, cases: list[junit.Case]) -> None:
@@ -153,7 +153,9 @@ class StoredLint(Lint):
 
     def _collect(self) -> Generator[None, tuple[str, str], None]:
         while True:
-            _, line = yield
+            stream, line = yield
+            if stream == "h":  # the command itself, Buildbot's notes
+                continue
             found = finding(line)
             if found is not None and len(self.findings) < MOST_FINDINGS:
                 self.findings.append(found)
