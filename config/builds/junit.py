@@ -21,6 +21,8 @@ from junitparser import Attr, Error, Failure, JUnitXml, JUnitXmlError, Skipped, 
 OUTCOMES = ("passed", "failed", "error", "skipped", "flaky")
 """A case's outcome as stored, the first word of its result's value (flaky: failed, then
 passed when run again)."""
+MOST_CASES = 100_000
+"""The most cases a test step stores; a report with more is not read."""
 VALUE_CHARS = 4000
 """The most of a failure's message and traceback a stored result keeps."""
 NAME_CHARS = 500
@@ -131,8 +133,11 @@ def _case(case: _Case, pytest: bool) -> Case:
 def parse(data: bytes) -> list[Case]:
     """Every test case of a JUnit XML report (``<testsuites>`` or one ``<testsuite>``).
 
-    Raises :class:`ReportError` for anything that is not such a report.
+    Raises :class:`ReportError` for anything that is not such a report, or one of more
+    than :data:`MOST_CASES` cases.
     """
+    if data.count(b"<testcase") > MOST_CASES:
+        raise ReportError(f"over {MOST_CASES} test cases")
     try:
         root = fromstring(data, forbid_dtd=True)
         report = _Report.fromroot(root)

@@ -68,6 +68,8 @@ class ReportedTests(WorkerReports, Pytest):
                 cases += yield threads.deferToThread(junit.parse, content)
             except junit.ReportError as error:
                 problems.append(f"{path}: {error}")
+        if len(cases) > junit.MOST_CASES:
+            problems.append(f"over {junit.MOST_CASES} test cases in all")
         paths = [path for path, _ in fetched.files]
         if problems or not fetched.files:
             text = "".join(f"warning: JUnit report: {problem}\n" for problem in problems)

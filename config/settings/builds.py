@@ -44,4 +44,4 @@ class Limits(Section):
     # One webhook delivery's body (GitHub sends at most 25 MB).
     webhook_mb: PositiveNumber = 25.0
     # The JUnit XML reports of one test step together; past it, counts come from the log.
-    reports_mb: PositiveNumber = 50.0
+    reports_mb: PositiveNumber = 20.0

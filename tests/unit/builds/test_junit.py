@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config.builds.junit import ReportError, after_rerun, counts, parse
+from config.builds.junit import MOST_CASES, ReportError, after_rerun, counts, parse
 
 SUITE = """
 import pytest
@@ -117,6 +117,13 @@ def test_what_is_not_a_report_is_refused_in_one_line(report: bytes) -> None:
         parse(report)
 
     assert "\n" not in str(refused.value)
+
+
+def test_a_report_of_too_many_cases_is_refused_before_it_is_parsed() -> None:
+    report = b"<testsuite>" + b"<testcase name='t'/>" * (MOST_CASES + 1) + b"</testsuite>"
+
+    with pytest.raises(ReportError, match="over 100000 test cases"):
+        parse(report)
 
 
 def test_hostile_fields_are_bounded_and_odd_values_left_out() -> None:
