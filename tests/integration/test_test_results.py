@@ -185,6 +185,17 @@ def stored(master: Master, result_set: dict[str, Any]) -> dict[str, dict[str, An
     return {r["test_name"]: r for r in master.get(path)["test_results"]}
 
 
+Stored = tuple[Master, dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]
+
+
+def stored_by(built: tuple[Master, dict[str, Any]], builder: str) -> Stored:
+    """The master, the builder's build, its one result set and that set's results."""
+    master, builds = built
+    build = builds[builder]
+    [result_set] = result_sets(master, build)
+    return master, build, result_set, stored(master, result_set)
+
+
 def step_summary(master: Master, build: dict[str, Any]) -> str:
     [step] = [s for s in master.steps(build["buildid"]) if s["name"] in ("test", "lint")]
     return str(step["state_string"])
@@ -202,10 +213,7 @@ def report_cases(path: Path) -> dict[str, ElementTree.Element]:
 
 
 def test_every_case_is_stored_as_the_report_says(built: tuple[Master, dict[str, Any]]) -> None:
-    master, builds = built
-    build = builds["suite"]
-    [result_set] = result_sets(master, build)
-    results = stored(master, result_set)
+    master, build, result_set, results = stored_by(built, "suite")
     report = report_cases(worker_file(master, "suite", "first.xml"))
 
     assert build["results"] == FAILURE
@@ -236,16 +244,14 @@ def test_every_case_is_stored_as_the_report_says(built: tuple[Master, dict[str, 
 def test_a_test_that_passes_when_run_again_is_flaky(
     built: tuple[Master, dict[str, Any]],
 ) -> None:
-    master, builds = built
-    build = builds["flaky"]
-    [result_set] = result_sets(master, build)
+    master, build, result_set, results = stored_by(built, "flaky")
 
     assert build["results"] == WARNINGS
     assert step_summary(master, build) == (
         "2 tests 2 passed (warnings) flaky: flaky.test_flaky.test_sometimes"
     )
     assert (result_set["tests_passed"], result_set["tests_failed"]) == (2, 0)
-    values = {name: r["value"] for name, r in stored(master, result_set).items()}
+    values = {name: r["value"] for name, r in results.items()}
     assert values["flaky.test_flaky.test_always"] == "passed"
     assert values["flaky.test_flaky.test_sometimes"].startswith("flaky: AssertionError: first")
     assert "--last-failed" in master.log(build["buildid"], "test", "rerun")
@@ -281,10 +287,7 @@ def test_malformed_and_oversized_reports_are_warnings(
 
 
 def test_twenty_thousand_cases_are_all_stored(built: tuple[Master, dict[str, Any]]) -> None:
-    master, builds = built
-    build = builds["big"]
-    [result_set] = result_sets(master, build)
-    results = stored(master, result_set)
+    master, build, result_set, results = stored_by(built, "big")
     report = report_cases(worker_file(master, "big", "reports/big.xml"))
 
     assert build["results"] == SUCCESS  # the command succeeded; the report has failures
@@ -299,9 +302,7 @@ def test_twenty_thousand_cases_are_all_stored(built: tuple[Master, dict[str, Any
 
 
 def test_lint_findings_are_stored(built: tuple[Master, dict[str, Any]]) -> None:
-    master, builds = built
-    [result_set] = result_sets(master, builds["lint"])
-    results = stored(master, result_set)
+    _, _, result_set, results = stored_by(built, "lint")
 
     assert (result_set["category"], result_set["tests_failed"]) == ("lint", 2)
     assert {

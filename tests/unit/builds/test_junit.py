@@ -22,15 +22,15 @@ class TestMaths:
 def test_passes():
     pass
 
-@pytest.mark.skip(reason="not here")
-def test_skipped():
-    pass
+def test_skips_itself():
+    pytest.skip("not here")
 
 @pytest.fixture
-def broken():
-    raise RuntimeError("setup fails")
+def database():
+    yield "db"
+    raise ConnectionError("no database")
 
-def test_errors(broken):
+def test_needs_a_database(database):
     pass
 """
 
@@ -52,9 +52,9 @@ def test_pytest_cases_have_names_outcomes_places_and_messages(tmp_path: Path) ->
 
     assert sorted(cases) == [
         "test_suite.TestMaths.test_adds",
-        "test_suite.test_errors",
+        "test_suite.test_needs_a_database",
         "test_suite.test_passes",
-        "test_suite.test_skipped",
+        "test_suite.test_skips_itself",
     ]
     failed = cases["test_suite.TestMaths.test_adds"]
     assert (failed.outcome, failed.path, failed.line) == ("failed", "test_suite.py", 6)
@@ -64,10 +64,10 @@ def test_pytest_cases_have_names_outcomes_places_and_messages(tmp_path: Path) ->
     passed = cases["test_suite.test_passes"]
     # pytest writes 0-based lines: the test's def is on line 8.
     assert (passed.value, passed.path, passed.line) == ("passed", "test_suite.py", 8)
-    assert cases["test_suite.test_skipped"].value == "skipped: not here"
-    error = cases["test_suite.test_errors"]
+    assert cases["test_suite.test_skips_itself"].value == "skipped: not here"
+    error = cases["test_suite.test_needs_a_database"]  # its fixture fails after it
     assert (error.outcome, error.line) == ("error", 17)
-    assert "RuntimeError: setup fails" in error.message
+    assert "ConnectionError: no database" in error.message
     assert counts(cases.values()) == {
         "passed": 1, "failed": 1, "error": 1, "skipped": 1, "flaky": 0,
     }  # fmt: skip
