@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from config.settings import TestStep, validate
+from config import settings
+from config.settings import validate
 from tests.unit.settings.test_settings import changed, message
 
 STEP = "projects.0.builders.0.steps.0"
@@ -44,7 +45,7 @@ def test_bad_report_settings_are_refused_in_one_line(keys: dict[str, Any], expec
 
 def rerun(document: dict[str, Any]) -> list[str] | None:
     step = validate(document).projects[0].builders[0].steps[0]
-    assert isinstance(step, TestStep)
+    assert isinstance(step, settings.TestStep)
     return step.rerun
 
 
