@@ -11,7 +11,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, ec2_cost, features, janitor, mends, push
+from bench import (
+    bigrepo,
+    burst,
+    checkconfig,
+    ec2_cost,
+    features,
+    janitor,
+    mends,
+    push,
+    test_results,
+)
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -26,10 +36,13 @@ class Sizes:
     runs: int
     history: int
     ec2_burst: int
+    cases: int
 
 
-FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000, ec2_burst=6)
-QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2)
+FULL = Sizes(
+    pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000, ec2_burst=6, cases=20000
+)
+QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2, cases=100)
 
 
 def run(
@@ -50,6 +63,7 @@ def run(
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
     rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
+    rows += test_results.measure(root / "test-results", sizes.cases)
     return rows
 
 

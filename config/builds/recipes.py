@@ -10,8 +10,9 @@ from buildbot.plugins import steps
 from buildbot.process.buildstep import BuildStep
 
 from config.builds import uploads
-from config.builds.counts import Lint, Pytest
+from config.builds.counts import Pytest
 from config.builds.limits import MB, Bounded
+from config.builds.result_steps import ReportedTests, StoredLint
 from config.settings import (
     Builder,
     CommandOptions,
@@ -67,11 +68,19 @@ def test_step(step: TestStep, limits: Limits) -> BuildStep:
         # Trial puts its reporter option after the program, then the rest.
         program, *arguments = step.command
         return Trial(trial=program, tests=arguments, testpath=None, **options)
+    if step.junit:
+        return ReportedTests(
+            command=step.command,
+            reports=step.junit,
+            rerun=step.rerun,
+            reports_limit=int(limits.reports_mb * MB),
+            **options,
+        )
     return Pytest(command=step.command, **options)
 
 
 def lint_step(step: LintStep, limits: Limits) -> BuildStep:
-    return Lint(
+    return StoredLint(
         command=step.command,
         warningPattern=step.warning_pattern,
         **{"name": "lint", **_command_options(step, limits)},

@@ -42,6 +42,8 @@ ROWS = [
     "janitor on 100 builds of history: duration",
     "janitor on 100 builds of history: index page's longest wait",
     "ec2 burst of 2: instance-seconds per build",
+    "storing a JUnit report of 100 cases: test step",
+    "storing a JUnit report of 100 cases: index page's longest wait",
 ]
 
 

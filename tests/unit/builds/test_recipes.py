@@ -12,9 +12,10 @@ from buildbot.locks import WorkerLock
 from config import master
 from config.builds import builders, recipes
 from config.builds.checkout import Checkout
-from config.builds.counts import Lint, Pytest
+from config.builds.counts import Pytest
 from config.builds.leftovers import EndLeftovers
 from config.builds.merge import MergeForward
+from config.builds.result_steps import ReportedTests, StoredLint
 from config.builds.uploads import BoundedUpload, Publish
 from config.settings import validate
 from tests.unit.settings.test_settings import GOOD, changed, message
@@ -107,6 +108,7 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
     recipe = [
         {"kind": "run", "command": ["make"]},
         {"kind": "test", "command": ["pytest"]},
+        {"kind": "test", "command": ["pytest"], "junit": ["report.xml"]},
         {"kind": "test", "runner": "trial", "command": ["trial", "pkg"]},
         {"kind": "lint", "command": ["flake8"]},
         {"kind": "docs"},
@@ -117,8 +119,9 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
         MergeForward,
         recipes.Run,
         Pytest,
+        ReportedTests,
         recipes.Trial,
-        Lint,
+        StoredLint,
         recipes.Sphinx,
         BoundedUpload,
         Publish,
