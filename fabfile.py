@@ -276,10 +276,11 @@ def _proxy_name(target: Target) -> str:
 
 
 def _proxy(target: Target, image: str) -> None:
-    """Run (or replace) the caddy container beside the master, with a Caddyfile made from
-    the settings; a Caddyfile caddy refuses leaves the running proxy alone."""
+    """Run (or replace, or remove) the caddy container beside the master, with a Caddyfile
+    made from the settings; a Caddyfile caddy refuses leaves the running proxy alone."""
     https = target.deploy.https
-    if https is None:
+    if https is None:  # none wanted (any more)
+        target.docker("rm", "--force", _proxy_name(target), warn=True)
         return
     config_file = f"{target.deploy.settings_dir}/{target.name}.Caddyfile"
     _install(target, caddyfile.render(target.settings), config_file, owner=0)

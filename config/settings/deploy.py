@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from config.settings.values import Command, Name, Port, Seconds, Section, Text
+from config.settings.values import Command, Name, Port, PositiveNumber, Seconds, Section, Text
 
 
 class Https(Section):
@@ -21,7 +21,7 @@ class Https(Section):
     key_file: Text | None = None
     http_port: Port = 80
     https_port: Port = 443
-    hsts_max_age: Seconds = 31536000.0
+    hsts_max_age: PositiveNumber = 31536000.0
 
     @model_validator(mode="after")
     def _certificates_named(self) -> Https:
