@@ -11,8 +11,8 @@ use; ``deploy.host`` is the host when no ``-H`` is given. The settings reach the
 in a file only root (and the container's user) can read, named by ``BUILDBOT_CONFIG_FILE``;
 ``deploy.settings_via: env`` passes them as ``BUILDBOT_CONFIG`` instead (visible in
 ``docker inspect``). ``update``, ``stop`` and ``restart`` let running builds finish
-first (the master starts no new ones meanwhile), or with ``--force`` stop them (the next
-master retries them) and say so on Zulip. ``update`` announces itself on Zulip (when the
+first (the master starts no new ones meanwhile), or with ``--force`` stop them (they end
+cancelled) and say so on Zulip. ``update`` announces itself on Zulip (when the
 settings have a ``zulip`` section), replaces the container keeping the data volume, and
 goes back to the previous image and settings if the new one does not run or does not
 become healthy. The container's hostname is fixed (its name), so a new container is the
@@ -227,8 +227,8 @@ def _stop(target: Target, force: bool, doing: str) -> None:
     """Stop the master's container once its running builds have finished: Buildbot's
     clean shutdown (SIGUSR1) starts no new build and ends the master when the last one
     ends; requests wait in the database for the next master. With ``force``, stop at once:
-    Buildbot stops the running builds on SIGTERM and marks them for retry, and Zulip hears
-    of it. ``doing`` says why, as in "updating to IMAGE"."""
+    Buildbot stops the running builds on SIGTERM (they end cancelled), and Zulip hears of
+    it. ``doing`` says why, as in "updating to IMAGE"."""
     if target.inspect("{{.State.Status}}") != "running":
         return
     url = target.settings.buildmaster.url
@@ -245,7 +245,7 @@ def _stop(target: Target, force: bool, doing: str) -> None:
             _tell(
                 target,
                 f"The build master at {url} stops {len(builds)} running build(s), "
-                f"{doing}: they are retried when it is back.",
+                f"{doing}: they end cancelled; rebuild them when it is back.",
             )
         target.docker("stop", "--time=60", target.name)
         return
@@ -375,7 +375,7 @@ def start(c: Context, config_file: str = "config.yml", tag: str = "", docker: st
     print(f"the master runs {image} at {target.settings.buildmaster.url}")
 
 
-FORCE_HELP = "stop running builds (they are retried by the next master) instead of waiting"
+FORCE_HELP = "stop running builds at once (they end cancelled) instead of waiting for them"
 
 
 @task(
