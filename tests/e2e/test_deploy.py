@@ -4,7 +4,8 @@ One scenario, in the order an operator lives it: start a master behind its HTTPS
 (caddy, with a certificate from pebble, Let's Encrypt's ACME test server), build on it,
 update to a new image while a build runs (the update waits for it, keeping the data
 volume), restart with --force under a running build, survive an update to a broken image
-by rolling back, read status and logs, announce. The announcements land in a fake Zulip.
+by rolling back, read status and logs, announce, stop. The announcements land in a fake
+Zulip.
 """
 
 from __future__ import annotations
@@ -454,6 +455,13 @@ def test_fab_starts_behind_https_updates_after_running_builds_and_rolls_back(
         done = deployment.fab("announce", "--message=Deploy finished.")
         assert done.returncode == 0, _output(done)
         assert announcements(fake_zulip)[-1].form["content"] == "Deploy finished."
+
+        # stop: the master and its proxy stay down (no builds run: nothing to wait for).
+        done = deployment.fab("stop")
+        assert done.returncode == 0, _output(done)
+        for container in (name, f"{name}-https"):
+            state = run([*docker, "inspect", "--format={{.State.Status}}", container])
+            assert state.stdout.strip() == "exited"
     finally:
         if worker is not None:
             worker.terminate()
