@@ -275,12 +275,17 @@ def _proxy_name(target: Target) -> str:
     return f"{target.name}-https"
 
 
+def _remove_proxy(target: Target) -> None:
+    # --volumes: the image's data volume, which the proxy never uses, is made for it anew.
+    target.docker("rm", "--force", "--volumes", _proxy_name(target), warn=True)
+
+
 def _proxy(target: Target, image: str) -> None:
     """Run (or replace, or remove) the caddy container beside the master, with a Caddyfile
     made from the settings; a Caddyfile caddy refuses leaves the running proxy alone."""
     https = target.deploy.https
     if https is None:  # none wanted (any more)
-        target.docker("rm", "--force", _proxy_name(target), warn=True)
+        _remove_proxy(target)
         return
     config_file = f"{target.deploy.settings_dir}/{target.name}.Caddyfile"
     _install(target, caddyfile.render(target.settings), config_file, owner=0)
@@ -304,7 +309,7 @@ def _proxy(target: Target, image: str) -> None:
     checked = target.docker("run", "--rm", *options, image, "validate", *command, warn=True)
     if checked.failed:
         raise Exit(f"caddy refuses the HTTPS proxy's configuration:\n{checked.stderr.strip()}")
-    target.docker("rm", "--force", _proxy_name(target), warn=True)
+    _remove_proxy(target)
     name = [f"--name={_proxy_name(target)}", "--restart=unless-stopped"]
     target.docker("run", "--detach", *name, *options, image, "run", *command)
 

@@ -83,7 +83,9 @@ class Deployment:
     def remove(self) -> None:
         """Remove the containers, their volumes and the settings written for them."""
         for container in (self.name, f"{self.name}-https"):
-            subprocess.run([*self.docker, "rm", "--force", container], capture_output=True)
+            subprocess.run(
+                [*self.docker, "rm", "--force", "--volumes", container], capture_output=True
+            )
         for volume in (f"{self.name}-data", f"{self.name}-data-https"):
             subprocess.run([*self.docker, "volume", "rm", volume], capture_output=True)
         shutil.rmtree(self.settings["deploy"]["settings_dir"], ignore_errors=True)
