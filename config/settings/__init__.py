@@ -17,7 +17,7 @@ for the names of the mends). Everything else imports its models from here.
 from config.settings.auth import Auth, GitHubLogin
 from config.settings.buildmaster import Buildmaster, MessageQueue
 from config.settings.builds import BotIdentity, Changes, Limits, Results
-from config.settings.deploy import Deploy
+from config.settings.deploy import Deploy, Https
 from config.settings.document import Settings
 from config.settings.errors import SettingsError
 from config.settings.github import GitHub, GitHubApp, PullRequests
@@ -62,6 +62,7 @@ __all__ = [
     "GitHub",
     "GitHubApp",
     "GitHubLogin",
+    "Https",
     "Limits",
     "LintStep",
     "LocalPool",

@@ -61,6 +61,7 @@ class Buildmaster(Section):
     web_port: Port = 8010
     worker_port: Port = 9989
     bind_address: Text = "127.0.0.1"
+    web_bind_address: Text | None = None
     db_url: Annotated[Text, AfterValidator(_db_url)] = "sqlite:///state.sqlite"
     title: Text = "Buildbot"
     mq: MessageQueue | None = None
@@ -79,6 +80,11 @@ class Buildmaster(Section):
                 "roles", "roles can leave something out only for a master with mq set"
             )
         return self
+
+    @property
+    def web_address(self) -> str:
+        """The address the web port listens on: ``web_bind_address``, else ``bind_address``."""
+        return self.web_bind_address or self.bind_address
 
     @property
     def url(self) -> str:

@@ -17,6 +17,9 @@ from config.settings.values import Seconds, Section, require_unique, show
 from config.settings.workers import AnyPool, Aws, Pools, worker_names
 from config.settings.zulip import Zulip
 
+# Where a master behind the HTTPS proxy may listen: only the proxy on the same host reaches it.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
 
 class Settings(Section):
     buildmaster: Buildmaster = Field(default_factory=Buildmaster)
@@ -107,6 +110,22 @@ class Settings(Section):
                 "reader_orgs",
                 "auth.github.reader_orgs: required when visitors may not read anonymously "
                 "(anyone can log in with GitHub): name the organisations whose members read",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _https_is_the_only_way_in(self) -> Settings:
+        if self.deploy.https is None:
+            return self
+        if not (self.buildmaster.public_url or "").startswith("https://"):
+            raise PydanticCustomError(
+                "https", "buildmaster.public_url: must start with https:// when deploy.https is on"
+            )
+        if self.deploy.network == "host" and self.buildmaster.web_address not in LOOPBACK:
+            raise PydanticCustomError(
+                "https",
+                "buildmaster.web_bind_address: must be a loopback address (127.0.0.1) when "
+                "deploy.https is on and deploy.network is host, or the web port bypasses HTTPS",
             )
         return self
 
