@@ -4,7 +4,8 @@
 request builds and which wait, and :mod:`.approval` holds their schedulers (the web UI's
 Approve form among them). :mod:`.credentials` is how the master authenticates (a personal
 token, or a GitHub App's installation tokens from :mod:`.app`) and what a checkout fetches
-with; :mod:`.api` the REST calls of pull requests; :mod:`.statuses` the commit statuses.
+with; :mod:`.api` the REST calls of pull requests; :mod:`.statuses` the commit statuses;
+:mod:`.repositories` a repository's owner and name.
 
 It imports :mod:`config.settings` and :mod:`config.builds` (branch rules, change
 categories, superseded builds).

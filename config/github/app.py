@@ -29,8 +29,8 @@ from buildbot.plugins import util
 from twisted.internet import defer, threads
 from zope.interface import implementer
 
+from config.github.repositories import owner_and_name
 from config.settings import GitHubApp
-from config.settings.repositories import owner_and_name
 
 Permissions = tuple[tuple[str, str], ...]
 """An installation token's permissions, as GitHub names them: ``(("contents", "read"),)``."""

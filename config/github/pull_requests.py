@@ -40,8 +40,8 @@ from config.builds.changes import PULL_REQUEST
 from config.builds.trust import UNTRUSTED
 from config.github.api import GitHubApi
 from config.github.records import PullRequestRecords, records
+from config.github.repositories import repository_key
 from config.settings import Project, PullRequests
-from config.settings.repositories import repository_key
 
 # Actions that build; ``edited`` builds only when the base branch changed.
 BUILDING = ("opened", "reopened", "synchronize", "ready_for_review", "edited")

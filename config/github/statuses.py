@@ -15,8 +15,8 @@ from buildbot.reporters.message import MessageFormatterFunction
 from twisted.internet import defer
 
 from config.builds.superseded import superseding
+from config.github.repositories import owner_and_name
 from config.settings import GitHub
-from config.settings.repositories import owner_and_name
 
 _OUTCOMES = {
     SUCCESS: "Build succeeded.",

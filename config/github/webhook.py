@@ -23,8 +23,8 @@ from config.builds.limits import MB
 from config.github.api import GitHubApi
 from config.github.credentials import PULL_REQUESTS, Credentials
 from config.github.pull_requests import PullRequestEvents
+from config.github.repositories import repository_key
 from config.settings import Project, Settings
-from config.settings.repositories import repository_key
 
 SIGNATURE_HEADER = b"X-Hub-Signature-256"
 EVENTS = ("push", "pull_request", "ping")

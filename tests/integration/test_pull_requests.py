@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from config.github.pull_requests import APPROVAL_PENDING
-from config.settings.repositories import repository_key
+from config.github.repositories import repository_key
 from tests.conftest import StartMaster, local_settings, with_untrusted_pool
 from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, Moto, wait_for
 from tests.integration.test_github_status import statuses, wait_final_state

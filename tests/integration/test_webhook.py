@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from config.settings.repositories import repository_key
+from config.github.repositories import repository_key
 from tests.conftest import StartMaster, local_settings
 from tests.harness import SUCCESS, GitRepo, Master
 

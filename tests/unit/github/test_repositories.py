@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings.repositories import owner_and_name, repository_key
+from config.github.repositories import owner_and_name, repository_key
 
 
 @pytest.mark.parametrize(
