@@ -7,6 +7,7 @@ cache of App tokens for the statuses, the webhook and every checkout).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from buildbot.util.service import BuildbotService
@@ -24,12 +25,13 @@ from config.builds import (
 from config.github import approval, credentials, records, statuses, webhook
 from config.settings import Settings
 from config.web import metrics, results, ui
-from config.workers import pools
+from config.workers import pools, tls
 from config.zulip import reporters as zulip
 
 
-def build(settings: Settings) -> dict[str, Any]:
-    """The whole BuildmasterConfig dictionary for validated settings."""
+def build(settings: Settings, basedir: Path) -> dict[str, Any]:
+    """The whole BuildmasterConfig dictionary for validated settings, for the master whose
+    base directory is ``basedir`` (where it keeps the worker port's own certificates)."""
     master = settings.buildmaster
     github = github_credentials(settings)
     config: dict[str, Any] = {
@@ -50,7 +52,7 @@ def build(settings: Settings) -> dict[str, Any]:
         projects = [project.name for project in settings.projects]
         config["services"].append(records.PullRequestRecords(projects=projects))
     if "workers" in master.roles:
-        config.update(runs_builds(settings, github))
+        config.update(runs_builds(settings, github, basedir))
     if "schedulers" in master.roles:
         config.update(schedules(settings))
         # Reporters hear every master's builds through the message queue: they run on
@@ -73,16 +75,17 @@ def github_credentials(settings: Settings) -> credentials.Credentials | None:
     return credentials.Credentials(settings.github)
 
 
-def runs_builds(settings: Settings, github: credentials.Credentials | None) -> dict[str, Any]:
-    """The ``workers`` role: the worker port, the workers and the builders."""
-    master = settings.buildmaster
+def runs_builds(
+    settings: Settings, github: credentials.Credentials | None, basedir: Path
+) -> dict[str, Any]:
+    """The ``workers`` role: the worker port (TLS only), the workers and the builders."""
 
     def fetch_config(repository: str) -> Any:
         return credentials.fetch_config(github, repository)
 
     return {
-        "protocols": {"pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}},
-        "workers": pools.build(settings),
+        "protocols": {"pb": {"port": tls.listener(settings, basedir)}},
+        "workers": pools.build(settings, tls.ca_pem(settings, basedir)),
         "builders": builders.build(settings, fetch_config),
         "collapseRequests": collapse.Collapser(),
     }

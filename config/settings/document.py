@@ -13,6 +13,7 @@ from config.settings.builds import BotIdentity, Changes, Limits, Results
 from config.settings.deploy import Deploy
 from config.settings.github import GitHub
 from config.settings.recipes import Builder, Project
+from config.settings.repositories import repository_key
 from config.settings.values import Seconds, Section, require_unique, show
 from config.settings.workers import AnyPool, Aws, Pools, worker_names
 from config.settings.zulip import Zulip
@@ -51,6 +52,23 @@ class Settings(Section):
         require_unique("project", [p.name for p in self.projects], key="projects")
         builders = [b.name for p in self.projects for b in p.builders]
         require_unique("builder", builders, key="projects")
+        return self
+
+    @model_validator(mode="after")
+    def _repositories_unique(self) -> Settings:
+        # A delivery names its repository, and the webhook hands it to one project: a
+        # second project of the same repository would never build from it.
+        seen: dict[str, int] = {}
+        for p, project in enumerate(self.projects):
+            key = repository_key(project.repository)
+            if key and key in seen:
+                raise PydanticCustomError(
+                    "repository",
+                    "projects[{p}].repository: {got} is projects[{first}]'s repository too; "
+                    "give each repository one project",
+                    {"p": p, "first": seen[key], "got": show(project.repository)},
+                )
+            seen.setdefault(key, p)
         return self
 
     @model_validator(mode="after")

@@ -31,6 +31,7 @@ import yaml
 from buildbot.configurators.janitor import JANITOR_NAME
 
 from local.cluster import LocalCluster
+from local.worker import create_worker
 from tests.conftest import local_settings
 from tests.e2e.conftest import CHECKOUT, Images, SshHost, run
 from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, Session, free_port, wait_for
@@ -38,6 +39,8 @@ from tests.recording_server import RecordingServer, Request
 
 FAB = Path(sys.executable).parent / "fab"
 QUICK = {"name": "quick", "steps": [{"kind": "run", "command": ["true"]}]}
+# The authority the master makes on its data volume (config/workers/tls.py).
+MASTER_CA_IN_CONTAINER = "/srv/buildmaster/data/master/worker-tls/ca.pem"
 SLOW = {"name": "slow", "steps": [{"kind": "run", "command": ["sleep", "600"]}]}
 # A build that runs until the test lets it end (the file it waits for appears).
 GATED = "while [ ! -e %s ]; do sleep 0.2; done"
@@ -134,21 +137,23 @@ def _output(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}\n{done.stdout}{done.stderr}"
 
 
-def _start_worker(tmp_path: Path, settings: dict[str, Any]) -> subprocess.Popen[bytes]:
-    """The master's one worker, on this machine (the container uses the host's network)."""
-    directory = tmp_path / "worker-1"
-    bin_dir = Path(sys.executable).parent
-    run(
-        [
-            str(bin_dir / "buildbot-worker"),
-            "create-worker",
-            "--relocatable",
-            str(directory),
-            f"127.0.0.1:{settings['buildmaster']['worker_port']}",
-            "worker-1",
-            settings["workers"]["password"],
-        ]
+def _start_worker(
+    tmp_path: Path, settings: dict[str, Any], docker: list[str]
+) -> subprocess.Popen[bytes]:
+    """The master's one worker, on this machine (the container uses the host's network),
+    trusting the authority the master made on its data volume."""
+    ca = run(
+        [*docker, "exec", settings["deploy"]["container"], "cat", MASTER_CA_IN_CONTAINER]
+    ).stdout
+    directory = create_worker(
+        tmp_path / "worker-1",
+        "127.0.0.1",
+        settings["buildmaster"]["worker_port"],
+        "worker-1",
+        settings["workers"]["password"],
+        ca,
     )
+    bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.Popen(
         [str(bin_dir / "buildbot-worker"), "start", "--nodaemon", str(directory)],
@@ -382,7 +387,7 @@ def test_fab_starts_behind_https_updates_after_running_builds_and_rolls_back(
             assert secret not in inspected
 
         # A finished build: the history that must survive updates.
-        worker = _start_worker(tmp_path, settings)
+        worker = _start_worker(tmp_path, settings, docker)
         master.wait_workers(1)
         deployment.force("quick")
         (finished,) = master.wait_for_builds(1)

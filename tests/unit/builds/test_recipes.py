@@ -81,7 +81,7 @@ def test_recipe_mistakes_get_one_line_naming_the_key(document: Any, expected: st
     assert message(document) == expected
 
 
-def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
+def test_shipped_example_is_valid_and_builds_the_flocker_recipe(tmp_path: Path) -> None:
     settings = validate(yaml.safe_load(EXAMPLE.read_text()))
     [flocker] = settings.projects
     assert [b.name for b in flocker.builders] == [
@@ -92,7 +92,7 @@ def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
         "flocker-packages",
         "flocker-functional-tests",
     ]
-    config = master.build(settings)
+    config = master.build(settings, tmp_path)
     assert set(config["www"]["change_hook_dialects"]) == {"github"}
     assert config["change_source"] == []
 
@@ -134,13 +134,13 @@ def test_workers_running_several_builds_at_once_keep_their_processes() -> None:
     assert EndLeftovers not in step_classes(document)
 
 
-def test_builders_naming_one_lock_share_an_exclusive_worker_lock() -> None:
+def test_builders_naming_one_lock_share_an_exclusive_worker_lock(tmp_path: Path) -> None:
     document = changed("projects.0.builders.0.lock", "functional")
     second = {**document["projects"][0]["builders"][0], "name": "more"}
     document["projects"][0]["builders"].append(second)
-    first, other = master.build(validate(document))["builders"]
+    first, other = master.build(validate(document), tmp_path)["builders"]
     assert first.locks == other.locks
     [access] = first.locks
     assert access.mode == "exclusive"
     assert access.lockid == WorkerLock("functional", maxCount=1)
-    assert master.build(validate(GOOD))["builders"][0].locks == []
+    assert master.build(validate(GOOD), tmp_path)["builders"][0].locks == []
