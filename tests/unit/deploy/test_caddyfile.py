@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,8 +144,10 @@ def test_the_web_port_alone_can_listen_on_loopback() -> None:
     assert (master.bind_address, master.web_address) == ("0.0.0.0", "127.0.0.1")
 
 
-def test_the_master_serves_its_web_port_on_the_web_address_and_workers_on_the_other() -> None:
+def test_the_master_serves_its_web_port_on_the_web_address_and_workers_on_the_other(
+    tmp_path: Path,
+) -> None:
     document = _settings({}, bind_address="0.0.0.0", web_bind_address="127.0.0.1")
-    config = master.build(validate(document))
+    config = master.build(validate(document), tmp_path)
     assert config["www"]["port"] == "tcp:8010:interface=127.0.0.1"
-    assert config["protocols"]["pb"]["port"].endswith(":interface=0.0.0.0")
+    assert ":interface=0.0.0.0:" in config["protocols"]["pb"]["port"]
