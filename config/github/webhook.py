@@ -20,14 +20,16 @@ from twisted.python.failure import Failure
 from twisted.web.server import Request
 
 from config.builds.limits import MB
+from config.github import check_events
+from config.github.admins import Admins
 from config.github.api import GitHubApi
-from config.github.credentials import PULL_REQUESTS, Credentials
+from config.github.credentials import MEMBERS, PULL_REQUESTS, PULL_REQUESTS_CHECKS, Credentials
 from config.github.pull_requests import PullRequestEvents
 from config.github.repositories import repository_key
 from config.settings import Project, Settings
 
 SIGNATURE_HEADER = b"X-Hub-Signature-256"
-EVENTS = ("push", "pull_request", "ping")
+EVENTS = ("push", "pull_request", "ping", *check_events.EVENTS)
 ANSWER_WITHIN = 5.0
 """Seconds a delivery waits for its changes to be stored before it is answered anyway:
 GitHub gives up on a delivery after 10 s and never sends it again, while a database that
@@ -41,11 +43,13 @@ class GitHubHook(BaseHookHandler):
     A hook dialect of our own, through Buildbot's documented ``custom_class``: Buildbot
     4.3's GitHub dialect checks only the SHA-1 ``X-Hub-Signature``, while GitHub's
     documented signature is the SHA-256 ``X-Hub-Signature-256``, which this checks, always.
-    Only push, pull_request and ping events are accepted. A push becomes changes as
-    Buildbot's own GitHub handler makes them (its public ``handle_push``, which also
-    drops a push whose head commit says ``[skip ci]``), carrying our project's name
-    rather than GitHub's ``owner/name``; pushes to repositories no project builds are
-    dropped. :mod:`config.github.pull_requests` decides what a pull request delivery builds.
+    Only push, pull_request, check_run, check_suite and ping events are accepted. A push
+    becomes changes as Buildbot's own GitHub handler makes them (its public
+    ``handle_push``, which also drops a push whose head commit says ``[skip ci]``),
+    carrying our project's name rather than GitHub's ``owner/name``; pushes to
+    repositories no project builds are dropped. :mod:`config.github.pull_requests`
+    decides what a pull request delivery builds, :mod:`config.github.check_events` what
+    re-runs and approvals from GitHub's checks do.
     The answer's body says what a delivery built, or why nothing.
 
     The hook stores the changes itself (through the data API's ``addChange``, as a change
@@ -67,8 +71,16 @@ class GitHubHook(BaseHookHandler):
             master,
             self.projects,
             options["pull_requests"],
-            GitHubApi(master, api, options["token"]),
+            GitHubApi(master, api, options["token"], checks=options["checks"]),
             forks=options["forks"],
+        )
+        admins: dict[str, Any] = options["admins"]
+        members = GitHubApi(master, api, admins["token"]) if admins["teams"] else None
+        self.checks = check_events.CheckEvents(
+            master,
+            self.projects,
+            self.pull_requests,
+            Admins(members, admins["users"], admins["teams"]),
         )
 
     @defer.inlineCallbacks
@@ -90,6 +102,8 @@ class GitHubHook(BaseHookHandler):
         """Decide what a delivery builds and store its changes; what was done, in a line."""
         if event == "pull_request":
             found, note = yield self.pull_requests.handle(payload)
+        elif event in check_events.EVENTS:
+            found, note = yield self.checks.handle(event, payload)
         else:
             found, note = yield self.push(payload)
         for change in found:
@@ -196,12 +210,21 @@ def hook_dialects(settings: Settings, credentials: Credentials | None) -> dict[s
     if settings.changes.kind != "github" or settings.github is None or credentials is None:
         return {}
     projects = {repository_key(p.repository): p for p in settings.projects}
+    checks = settings.github.uses_checks()
+    login = settings.auth.github
     return {
         "github": {
             "custom_class": GitHubHook,
             "projects": projects,
             "secret": util.Secret("github.webhook_secret"),
-            "token": credentials.for_job(PULL_REQUESTS),
+            "token": credentials.for_job(PULL_REQUESTS_CHECKS if checks else PULL_REQUESTS),
+            "checks": checks,
+            # Who may approve from GitHub: the web UI's GitHub admins.
+            "admins": {
+                "users": login.admin_users if login else [],
+                "teams": login.admin_teams if login else [],
+                "token": credentials.for_job(MEMBERS),
+            },
             "github_api_endpoint": settings.github.api_url,
             "pull_requests": settings.github.pull_requests,
             "forks": {p.name: settings.fork_builders(p) for p in settings.projects},
