@@ -61,6 +61,7 @@ def test_statuses_go_with_installation_tokens_renewed_before_they_expire(
                 "app": {"app_id": APP_ID, "private_key": private},
                 "webhook_secret": "unused",
                 "api_url": f"{github.url}/api/v3",
+                "checks": False,  # an App may still post commit statuses
             },
         )
         master = start_master(settings)
