@@ -96,44 +96,43 @@ class CheckRunPush(ReporterBase):
             if run is not None:
                 self.runs[request] = run
             return
-        batches = yield self.completion(build, description, body)
+        batches = yield completion(self.master, build, description, body, self.max_annotations)
         run = self.runs.pop(request, None)
         for batch in batches:
             run = yield self.api.check_run(repository, batch, run)
             if run is None:
                 return
 
-    @defer.inlineCallbacks
-    def completion(
-        self, build: dict[str, Any], description: str, body: dict[str, Any]
-    ) -> Generator[Any, Any, list[dict[str, Any]]]:
-        """The requests that complete a check run: the conclusion with the first
-        annotations, then the rest of the annotations, 50 a request."""
-        properties = build.get("properties", {})
-        expected = hides_failure(
-            build.get("results") == FAILURE, lambda name: properties.get(name, (None,))[0]
+
+@defer.inlineCallbacks
+def completion(
+    master: Any, build: dict[str, Any], description: str, body: dict[str, Any], cap: int
+) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """The requests that complete a build's check run (``body`` names it): the conclusion
+    with the first 50 annotations, then the rest of at most ``cap``, 50 a request."""
+    properties = build.get("properties", {})
+    expected = hides_failure(
+        build.get("results") == FAILURE, lambda name: properties.get(name, (None,))[0]
+    )
+    if "buildid" in build:
+        findings = yield check_output.read_findings(
+            master, build["buildid"], build.get("url") or ""
         )
-        if "buildid" in build:
-            findings = yield check_output.read_findings(
-                self.master, build["buildid"], build.get("url") or ""
-            )
-        else:
-            findings = check_output.Findings()  # cancelled before it started
-        made, left_out = check_output.placed_annotations(findings, self.max_annotations)
-        output = {
-            "title": findings.title(description),
-            "summary": check_output.summary(
-                description, build.get("url"), findings, left_out, self.max_annotations
-            ),
-        }
-        first, *rest = check_output.batches(made)
-        completed = {
-            **body,
-            "status": "completed",
-            "conclusion": check_output.conclusion(build.get("results"), expected),
-            "output": {**output, **({"annotations": first} if first else {})},
-        }
-        return [completed, *({"output": {**output, "annotations": batch}} for batch in rest)]
+    else:
+        findings = check_output.Findings()  # cancelled before it started
+    made, left_out = check_output.placed_annotations(findings, cap)
+    output = {
+        "title": findings.title(description),
+        "summary": check_output.summary(description, build.get("url"), findings, left_out, cap),
+    }
+    first, *rest = check_output.batches(made)
+    completed = {
+        **body,
+        "status": "completed",
+        "conclusion": check_output.conclusion(build.get("results"), expected),
+        "output": {**output, **({"annotations": first} if first else {})},
+    }
+    return [completed, *({"output": {**output, "annotations": batch}} for batch in rest)]
 
 
 def github_checks(github: GitHub, credentials: Any) -> ReporterBase:

@@ -21,9 +21,10 @@ from buildbot.process.results import (
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from config.github import check_output
+from config.github import check_output, checks
 from config.github.check_output import Finding, Findings
 from config.settings import SettingsError, validate
+from tests.fake_github import check_run_problem
 from tests.unit.settings.test_settings import GOOD, message
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
@@ -208,8 +209,10 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
                 fakedb.BuildRequest(id=1, buildsetid=1, builderid=1),
                 fakedb.Build(id=1, buildrequestid=1, masterid=1, workerid=1, builderid=1, number=7),
                 fakedb.Build(id=2, buildrequestid=1, masterid=1, workerid=1, builderid=1, number=8),
+                fakedb.Build(id=3, buildrequestid=1, masterid=1, workerid=1, builderid=1, number=9),
                 fakedb.Step(id=10, buildid=1, number=2, name="pytest"),
                 fakedb.Step(id=11, buildid=1, number=3, name="lint"),
+                fakedb.Step(id=12, buildid=2, number=1, name="pytest"),
             ]
         )
         updates = self.master.data.updates
@@ -230,6 +233,21 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
             [{"test_name": "F401", "test_code_path": "src/b.py", "line": 1, "value": "unused"}],
         )
         yield updates.completeTestResultSet(lint, tests_passed=0, tests_failed=1)
+        many = yield updates.addTestResultSet(1, 2, 12, "pytest", "pass_fail", "boolean")
+        yield updates.addTestResults(
+            1,
+            many,
+            [
+                {
+                    "test_name": f"test_{n}",
+                    "test_code_path": "t/test_b.py",
+                    "line": n + 1,
+                    "value": "0",
+                }
+                for n in range(120)
+            ],
+        )
+        yield updates.completeTestResultSet(many, tests_passed=0, tests_failed=120)
 
     @defer.inlineCallbacks
     def test_failures_and_findings_are_read_with_their_places_and_logs(
@@ -260,5 +278,32 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_a_build_without_stored_results_has_none(self) -> Generator[Any, Any, None]:
-        found = yield check_output.read_findings(self.master, 2, "http://ci/")
+        found = yield check_output.read_findings(self.master, 3, "http://ci/")
         assert found == Findings()
+
+    @defer.inlineCallbacks
+    def test_completion_sends_the_capped_annotations_fifty_a_request(
+        self,
+    ) -> Generator[Any, Any, None]:
+        build = {"buildid": 2, "results": FAILURE, "url": "http://ci/b/2", "properties": {}}
+        name = {"name": "buildbot/tests", "head_sha": "a" * 40}
+        sent = yield checks.completion(self.master, build, "Build failed.", name, 100)
+        assert [len(r["output"].get("annotations", [])) for r in sent] == [50, 50]
+        assert sent[0]["status"] == "completed" and sent[0]["conclusion"] == "failure"
+        assert sent[0]["name"] == "buildbot/tests" and "status" not in sent[1]
+        assert sent[0]["output"]["title"] == "Build failed. 120 failed, 0 passed"
+        assert "20 annotations left out" in sent[1]["output"]["summary"]
+        lines = [a["start_line"] for r in sent for a in r["output"]["annotations"]]
+        assert lines == list(range(1, 101))
+        # Each request is one GitHub takes; all of them at once it refuses.
+        assert [check_run_problem(r, created=i == 0) for i, r in enumerate(sent)] == [None, None]
+        at_once = {**sent[0], "output": {**sent[0]["output"], "annotations": lines}}
+        assert check_run_problem(at_once, created=True) == "at most 50 annotations a request"
+
+    @defer.inlineCallbacks
+    def test_a_request_cancelled_before_it_started_completes_cancelled(
+        self,
+    ) -> Generator[Any, Any, None]:
+        request = {"results": CANCELLED, "url": "http://ci/r/5", "properties": {}}
+        [sent] = yield checks.completion(self.master, request, "Build cancelled.", {}, 100)
+        assert (sent["conclusion"], sent["output"]["title"]) == ("cancelled", "Build cancelled.")
