@@ -11,7 +11,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, ec2_cost, features, janitor, mends, push
+from bench import (
+    bigrepo,
+    burst,
+    checkconfig,
+    ec2_cost,
+    features,
+    github_calls,
+    janitor,
+    mends,
+    push,
+)
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -49,6 +59,7 @@ def run(
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
     rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
+    rows += github_calls.measure(root / "github-calls", sizes.pushes)
     return rows
 
 

@@ -42,6 +42,8 @@ ROWS = [
     "janitor on 100 builds of history: duration",
     "janitor on 100 builds of history: index page's longest wait",
     "ec2 burst of 2: instance-seconds per build",
+    "GitHub check run calls per build (2 builds)",
+    "GitHub calls per build, tokens included (2 builds)",
 ]
 
 
