@@ -166,7 +166,7 @@ def test_each_builder_is_a_check_run_from_queued_to_its_conclusion(world: World)
     assert world.github.refused == []
 
 
-def test_a_signed_rerequest_rebuilds_that_builder_for_that_commit(world: World) -> None:
+def test_signed_rerequests_rebuild_that_builder_or_all_for_that_commit(world: World) -> None:
     sha = world.repo.git("rev-parse", "origin/feature")
     [run] = world.runs(sha, "buildbot/fails")
     before = len(world.master.builds())
@@ -179,6 +179,16 @@ def test_a_signed_rerequest_rebuilds_that_builder_for_that_commit(world: World) 
     assert len(world.builds_of("checks")) == 1
     [_, again] = wait_for("the re-run's check run", lambda: world.concluded(sha, "fails", 2))
     assert again["conclusion"] == "failure"
+
+    # "Re-run all checks": every builder's newest build of the commit.
+    suite = {
+        "action": "rerequested",
+        "check_suite": {"id": 1, "head_sha": sha, "head_branch": "feature"},
+        "repository": delivery["repository"],
+    }
+    assert "rebuilding checks, fails" in world.deliver("check_suite", suite)
+    world.master.wait_for_builds(before + 3)
+    assert (len(world.builds_of("checks")), len(world.builds_of("fails"))) == (2, 3)
 
 
 def test_only_an_admin_approves_a_waiting_fork_with_the_button(world: World) -> None:

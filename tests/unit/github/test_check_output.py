@@ -22,6 +22,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from config.github import check_output, checks
+from config.github.api import waiting_check_run
 from config.github.check_output import Finding, Findings
 from config.settings import SettingsError, validate
 from tests.fake_github import check_run_problem
@@ -177,6 +178,13 @@ def test_annotations_go_fifty_a_request(count: int, sizes: list[int]) -> None:
     sent = list(check_output.batches(items))
     assert [len(batch) for batch in sent] == sizes
     assert [item for batch in sent for item in batch] == items
+
+
+def test_a_waiting_pull_requests_check_run_offers_the_approve_button() -> None:
+    body = waiting_check_run("buildbot/tests", "b" * 40, "Waiting.", 7, "http://ci/")
+    assert check_run_problem(body, created=True) is None
+    assert (body["conclusion"], body["external_id"]) == ("action_required", "pull_request:7")
+    assert [a["identifier"] for a in body["actions"]] == ["approve"]
 
 
 def test_check_runs_need_an_app() -> None:
