@@ -223,3 +223,12 @@ def test_only_an_admin_approves_a_waiting_fork_with_the_button(world: World) -> 
     assert props["pool"] == "forks" and props["untrusted"] is True
     final = wait_for("the fork's build's check run", lambda: world.concluded(head, "checks", 2))
     assert final[-1]["conclusion"] == "success"
+
+    # A re-run of the fork's build is untrusted still: on the untrusted pool again.
+    said = world.deliver("check_run", check_run_delivery(world.repo, "rerequested", final[-1]))
+    assert "rebuilding checks" in said
+    rebuilt = world.master.wait_for_builds(before + 2, timeout=180)[-1]
+    assert rebuilt["buildid"] > build["buildid"]
+    props = world.master.properties(rebuilt["buildid"])
+    assert (rebuilt["results"], props["got_revision"]) == (SUCCESS, head)
+    assert props["pool"] == "forks" and props["untrusted"] is True
