@@ -17,6 +17,7 @@ built by a re-run.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 from buildbot.data import resultspec
@@ -75,6 +76,42 @@ def rebuild(
     return note
 
 
+@dataclass(frozen=True)
+class CheckDelivery:
+    """The parts of a ``check_run`` or ``check_suite`` delivery that decide what it does."""
+
+    event: str
+    action: str
+    repository: str
+    sha: str
+    name: str
+    """The check run's name ('' for a suite)."""
+    waiting: int | None
+    """The waiting pull request a check run shows (from its external id), or None."""
+    identifier: str
+    """The button pressed, for ``requested_action``."""
+    sender: str
+
+    @classmethod
+    def from_payload(cls, event: str, payload: dict[str, Any]) -> CheckDelivery:
+        try:
+            part = payload[event]
+            external = str(part.get("external_id") or "")
+            number = external.removeprefix(WAITING)
+            return cls(
+                event=event,
+                action=str(payload["action"]),
+                repository=repository_key(str(payload["repository"]["full_name"])),
+                sha=str(part["head_sha"]),
+                name=str(part.get("name") or ""),
+                waiting=int(number) if external.startswith(WAITING) and number.isdigit() else None,
+                identifier=str((payload.get("requested_action") or {}).get("identifier") or ""),
+                sender=str((payload.get("sender") or {}).get("login") or ""),
+            )
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError(f"{event} payload is incomplete") from None
+
+
 class CheckEvents:
     """Turns check deliveries into rebuilds and approvals; see the module's docstring."""
 
@@ -95,49 +132,41 @@ class CheckEvents:
         self, event: str, payload: dict[str, Any]
     ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
         """The changes to store, and what was done, for the delivery's answer."""
-        try:
-            repository = repository_key(payload["repository"]["full_name"])
-            action = str(payload["action"])
-            part = payload[event]
-            sha = str(part["head_sha"])
-        except (KeyError, TypeError):
-            raise ValueError(f"{event} payload is incomplete") from None
-        project = self.projects.get(repository)
+        check = CheckDelivery.from_payload(event, payload)
+        project = self.projects.get(check.repository)
         if project is None:
-            return [], f"no project builds {repository}"
-        if event == "check_suite" and action == "rerequested":
-            note = yield rebuild(self.master, project, sha, [b.name for b in project.builders])
+            return [], f"no project builds {check.repository}"
+        if event == "check_suite" and check.action == "rerequested":
+            note = yield rebuild(
+                self.master, project, check.sha, [b.name for b in project.builders]
+            )
             return [], note
-        if event != "check_run" or action not in ("rerequested", "requested_action"):
-            return [], f"{event} {action}: nothing to do"
-        names = {context(b.name): b.name for b in project.builders}
-        builder = names.get(str(part.get("name")))
+        if event != "check_run" or check.action not in ("rerequested", "requested_action"):
+            return [], f"{event} {check.action}: nothing to do"
+        builder = {context(b.name): b.name for b in project.builders}.get(check.name)
         if builder is None:
-            return [], f"{part.get('name')!r} is not a check run of {project.name}"
-        if action == "rerequested":
-            note = yield rebuild(self.master, project, sha, [builder])
+            return [], f"{check.name!r} is not a check run of {project.name}"
+        if check.action == "rerequested":
+            note = yield rebuild(self.master, project, check.sha, [builder])
             return [], note
-        found: tuple[list[dict[str, Any]], str] = yield self.requested_action(
-            project, repository, payload
-        )
+        found: tuple[list[dict[str, Any]], str] = yield self.approve(project, check)
         return found
 
     @defer.inlineCallbacks
-    def requested_action(
-        self, project: Project, repository: str, payload: dict[str, Any]
+    def approve(
+        self, project: Project, check: CheckDelivery
     ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
-        run = payload["check_run"]
-        identifier = (payload.get("requested_action") or {}).get("identifier")
-        external = str(run.get("external_id") or "")
-        if identifier != APPROVE or not external.startswith(WAITING):
-            return [], f"check run action {identifier!r}: nothing to do"
-        number = int(external.removeprefix(WAITING)) if external[len(WAITING) :].isdigit() else 0
-        login = str((payload.get("sender") or {}).get("login") or "")
-        admin = yield self.admins.include(repository, login)
+        """The Approve button: an admin's press builds the commit the check run shows."""
+        if check.identifier != APPROVE or check.waiting is None:
+            return [], f"check run action {check.identifier!r}: nothing to do"
+        login = check.sender or "someone"
+        admin = False
+        if check.sender:
+            admin = yield self.admins.include(check.repository, check.sender)
         if not admin:
-            log.msg(f"{login or 'someone'} may not approve pull request #{number}: not an admin")
-            return [], f"{login or 'someone'} is not an admin: approval refused"
+            log.msg(f"{login} may not approve pull request #{check.waiting}: not an admin")
+            return [], f"{login} is not an admin: approval refused"
         found: tuple[list[dict[str, Any]], str] = yield self.pull_requests.approve(
-            project, number, str(run["head_sha"]), login, "GitHub's Approve button"
+            project, check.waiting, check.sha, login, "GitHub's Approve button"
         )
         return found
