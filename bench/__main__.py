@@ -52,7 +52,8 @@ def run(
         return features.measure(root / "features", sizes.burst)
     minimal_rss = checkconfig.minimal_idle_rss(root / "minimal")
     if each_mend:
-        return mends.measure(root / "mends", sizes.pushes, sizes.burst, minimal_rss)
+        pushes = 0 if sizes is QUICK else sizes.pushes
+        return mends.measure(root / "mends", pushes, sizes.burst, minimal_rss)
     rows += push.measure(root / "push", sizes.pushes, minimal_rss)
     rows += burst.measure(root / "burst", sizes.burst, profile=True)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)

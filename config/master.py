@@ -37,6 +37,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "titleURL": master.url,
         "buildbotURL": master.url,
         "db": database.build(settings),
+        "caches": database.CACHES,
         "secretsProviders": [secrets.provider(settings)],
         "projects": builders.projects(settings),
         # A CI master must not phone home (and has no network in tests).
@@ -58,9 +59,10 @@ def build(settings: Settings) -> dict[str, Any]:
         minutes = settings.limits.build_minutes
         config["services"].append(limits.BuildTimeLimit(seconds=minutes * 60, name="time-limit"))
     if "web" in master.roles:
-        hooks = webhook.hook_dialects(settings, github)
+        hooks = webhook.hook_dialects(settings)
         config["www"] = ui.build(settings, hooks)
         config["services"] += [metrics.build(settings), results.ResultsPages(name="results")]
+        config["services"] += webhook.delivery_service(settings, github)
     return config
 
 

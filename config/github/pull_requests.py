@@ -6,8 +6,9 @@ The rules, which README's "Pull requests" section tells users:
   pushes build it (GitHub sends a push and a ``synchronize`` for each; the push builds),
   merged into the pull request's base, with the pull request's properties. Opening it,
   or changing its base, builds it once more only when its base is not what the branch's
-  pushes merged into already. One commit, one build per builder: no two builds post to
-  one status context.
+  pushes merged into already, or when no build of its head exists (the master never saw
+  the push: the hook was added later, or the push was not delivered). One commit, one
+  build per builder: no two builds post to one status context.
 - A pull request from a fork is built as ``refs/pull/<n>/head``, fetched from the base
   repository, merged into its base.
 - A pull request from a fork is untrusted code: it builds on the untrusted pools only
@@ -39,6 +40,7 @@ from config.builds.branches import merge_plan
 from config.builds.changes import PULL_REQUEST
 from config.builds.trust import UNTRUSTED
 from config.github.api import GitHubApi
+from config.github.history import built
 from config.github.records import PullRequestRecords, records
 from config.github.repositories import repository_key
 from config.github.statuses import context
@@ -213,7 +215,9 @@ class PullRequestEvents:
             yield self.records.put(name, {**pr.properties(), "draft": pr.draft})
             if action == "synchronize":
                 return [], f"pull request #{pr.number} is built by the push to {pr.head_ref}"
-            if self.built_by_pushes(project, pr, action, (before or {}).get("base")):
+            if self.built_by_pushes(project, pr, action, (before or {}).get("base")) and (
+                yield built(self.master, project.name, pr.head_ref, pr.head_sha)
+            ):
                 return [], f"pull request #{pr.number}: its pushes built it already"
         if not pr.same_repository and not self.forks.get(project.name):
             return [], (
