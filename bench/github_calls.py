@@ -14,10 +14,9 @@ from pathlib import Path
 
 from bench.cluster import TRIVIAL, WEBHOOK_SECRET, running
 from bench.report import Row
-from tests.conftest import local_settings
 from tests.fake_github import App, FakeGitHub
 from tests.harness import GitRepo, wait_for
-from tests.integration.test_github_app import key_pair
+from tests.integration.test_github_app import key_pair, webhook_settings
 from tests.integration.test_webhook import deliver, push_payload, sign
 
 APP_ID = 7
@@ -30,16 +29,7 @@ def measure(root: Path, pushes: int) -> list[Row]:
     repo.push()
     private, public = key_pair()
     with FakeGitHub(app=App(APP_ID, public, {"repo": 1})) as github:
-        document = local_settings(
-            repo.url,
-            TRIVIAL,
-            changes={"kind": "github"},
-            github={
-                "app": {"app_id": APP_ID, "private_key": private},
-                "webhook_secret": WEBHOOK_SECRET,
-                "api_url": f"{github.url}/api/v3",
-            },
-        )
+        document = webhook_settings(repo.url, TRIVIAL, github, private, WEBHOOK_SECRET)
         with running(root / "master", document) as run:
             for n in range(pushes):
                 sha = repo.push_commit(f"bench-{n}", {"n.txt": f"{n}\n"})

@@ -19,11 +19,11 @@ import pytest
 
 from config.github.repositories import repository_key
 from local.cluster import LocalCluster
-from tests.conftest import local_settings, with_untrusted_pool
+from tests.conftest import with_untrusted_pool
 from tests.fake_github import App, FakeGitHub, Person
 from tests.harness import FAILURE, SUCCESS, GitRepo, Master, Moto, wait_for
 from tests.instances import InstancePlayer, untrusted_pool
-from tests.integration.test_github_app import key_pair
+from tests.integration.test_github_app import key_pair, webhook_settings
 from tests.integration.test_pull_requests import fork_commit, pull_request
 from tests.integration.test_webhook import SECRET, answer, push_payload, sign
 
@@ -106,16 +106,7 @@ def world(moto_session: Moto, tmp_path_factory: pytest.TempPathFactory) -> Itera
         FakeGitHub(client_id="client", client_secret="secret", people=people, app=app) as github,
         InstancePlayer(moto_session, root / "instances"),
     ):
-        document = local_settings(
-            repo.url,
-            BUILDERS,
-            changes={"kind": "github"},
-            github={
-                "app": {"app_id": APP_ID, "private_key": private},
-                "webhook_secret": SECRET,
-                "api_url": f"{github.url}/api/v3",
-            },
-        )
+        document = webhook_settings(repo.url, BUILDERS, github, private, SECRET)
         document["auth"] = {
             "github": {
                 "client_id": "client",
