@@ -2,11 +2,13 @@
 
 The failing tests and lint findings come from Buildbot's stored test results of the
 build's steps (``/builds/<id>/test_result_sets`` and ``/test_result_sets/<id>/results``
-of the data API), as the test and lint steps store them: a result set of category
-``pass_fail`` (value ``1`` passed, ``0`` failed; any other value a failure's message,
-unless it says passed or skipped), ``fail_only`` (each result a failure, its value the
-message) or ``code_issue`` (each result a lint finding, its value the message), each result
-at its ``test_code_path`` and ``line``.
+of the data API), each at its ``test_code_path`` and ``line``. The test steps store sets
+of category ``test`` whose values are ``<outcome>`` or ``<outcome>: <message>`` (failed
+and error fail; passed, skipped and flaky do not), the lint steps sets of category
+``lint`` whose values are ``<column>: <message>`` or the message (each a finding)
+(:mod:`config.builds.stored_results`). Buildbot's own categories read as Buildbot means
+them: ``pass_fail`` (``1`` passed, ``0`` failed), ``fail_only`` (each a failure) and
+``code_issue`` (each a finding).
 
 Everything here is a build's output, so hostile: messages go into fenced code blocks whose
 fence is longer than any run of backticks in them, names into code spans, paths are kept
@@ -51,7 +53,11 @@ CONCLUSIONS = {
     SKIPPED: "skipped",
     RETRY: "neutral",
 }
-PASSING = ("1", "true", "pass", "passed", "success", "ok", "skip", "skipped")
+PASSING = ("1", "true", "pass", "passed", "success", "ok", "skip", "skipped", "flaky")
+FAILING = ("0", "false", "fail", "failed", "failure", "error")
+LINT = ("lint", "code_issue")
+"""The categories whose results are each a lint finding."""
+COLUMN = re.compile(r"(\d{1,6}): (.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class Finding:
     message: str
     step: str
     log_url: str | None
+    column: int | None = None
 
 
 @dataclass
@@ -95,12 +102,12 @@ def conclusion(results: int | None, expected_failure: bool = False) -> str:
 
 def is_failure(category: str, value: str) -> bool:
     """Whether one stored result of a set of ``category`` is a failure (or a finding)."""
-    if category in ("fail_only", "code_issue"):
+    if category in ("fail_only", *LINT):
         return True
     if category == "pass_only":
         return False
-    text = value.strip().lower()
-    return text == "0" or text.split(":", 1)[0].strip() not in ("", *PASSING)
+    head = value.split(":", 1)[0].strip().lower()
+    return head in FAILING or head not in ("", *PASSING)
 
 
 def repository_path(path: str | None) -> str | None:
@@ -113,8 +120,15 @@ def repository_path(path: str | None) -> str | None:
     return path
 
 
-def _message(category: str, value: str) -> str:
-    return "" if category == "pass_fail" and value.strip() in ("0", "1") else value
+def message_of(category: str, value: str) -> tuple[str, int | None]:
+    """A stored value's message (without its outcome) and, for a finding, its column."""
+    if category in LINT:
+        found = COLUMN.fullmatch(value)
+        return (found[2], int(found[1])) if found else (value, None)
+    head, _, rest = value.partition(":")
+    if head.strip().lower() in (*FAILING, *PASSING):
+        return rest.strip(), None
+    return value, None
 
 
 @defer.inlineCallbacks
@@ -128,7 +142,7 @@ def read_findings(master: Any, buildid: int, build_url: str) -> Generator[Any, A
     for result_set in sets:
         category = str(result_set.get("category") or "")
         failed = int(result_set.get("tests_failed") or 0)
-        if category == "code_issue":
+        if category in LINT:
             found.lint += failed
         else:
             found.passed += int(result_set.get("tests_passed") or 0)
@@ -144,15 +158,17 @@ def read_findings(master: Any, buildid: int, build_url: str) -> Generator[Any, A
             value = str(result.get("value") or "")
             if not is_failure(category, value):
                 continue
+            message, column = message_of(category, value)
             found.found.append(
                 Finding(
-                    lint=category == "code_issue",
+                    lint=category in LINT,
                     name=str(result.get("test_name") or result.get("test_code_path") or "?"),
                     path=repository_path(result.get("test_code_path")),
                     line=result.get("line"),
-                    message=_message(category, value),
+                    message=message,
                     step=str(step.get("name", "")),
                     log_url=log_url,
+                    column=column,
                 )
             )
     found.found.sort(key=lambda f: f.lint)
@@ -227,6 +243,7 @@ def placed_annotations(findings: Findings, cap: int) -> tuple[list[dict[str, Any
             "path": f.path,
             "start_line": f.line,
             "end_line": f.line,
+            **({"start_column": f.column, "end_column": f.column} if f.column else {}),
             "annotation_level": "warning" if f.lint else "failure",
             "title": f.name[:255],
             "message": (f.message.strip() or ("Lint finding" if f.lint else "Test failed"))[

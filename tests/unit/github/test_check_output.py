@@ -86,6 +86,11 @@ def test_the_title_gives_the_counts() -> None:
         ("fail_only", "boom", True),
         ("code_issue", "E501 line too long", True),
         ("pass_only", "1", False),
+        ("test", "failed: AssertionError", True),
+        ("test", "error", True),
+        ("test", "flaky", False),
+        ("test", "skipped: not here", False),
+        ("lint", "12: E501 line too long", True),
     ],
 )
 def test_stored_results_are_read_as_buildbot_categories_mean_them(
@@ -221,6 +226,11 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
                 fakedb.Step(id=10, buildid=1, number=2, name="pytest"),
                 fakedb.Step(id=11, buildid=1, number=3, name="lint"),
                 fakedb.Step(id=12, buildid=2, number=1, name="pytest"),
+                fakedb.Build(
+                    id=4, buildrequestid=1, masterid=1, workerid=1, builderid=1, number=10
+                ),
+                fakedb.Step(id=13, buildid=4, number=4, name="tests"),
+                fakedb.Step(id=14, buildid=4, number=5, name="ruff"),
             ]
         )
         updates = self.master.data.updates
@@ -256,6 +266,37 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
             ],
         )
         yield updates.completeTestResultSet(many, tests_passed=0, tests_failed=120)
+        # As the test and lint steps store them (config/builds/stored_results.py).
+        cases = yield updates.addTestResultSet(1, 4, 13, "pytest", "test", "outcome")
+        yield updates.addTestResults(
+            1,
+            cases,
+            [
+                {"test_name": "t::ok", "test_code_path": "t.py", "line": 1, "value": "passed"},
+                {"test_name": "t::flaky", "test_code_path": "t.py", "line": 2, "value": "flaky"},
+                {
+                    "test_name": "t::skip",
+                    "test_code_path": "t.py",
+                    "line": 3,
+                    "value": "skipped: no",
+                },
+                {
+                    "test_name": "t::bad",
+                    "test_code_path": "t.py",
+                    "line": 4,
+                    "value": "failed: x: 1",
+                },
+                {"test_name": "t::err", "test_code_path": "t.py", "line": 5, "value": "error"},
+            ],
+        )
+        yield updates.completeTestResultSet(cases, tests_passed=2, tests_failed=2)
+        lint = yield updates.addTestResultSet(1, 4, 14, "ruff", "lint", "finding")
+        yield updates.addTestResults(
+            1,
+            lint,
+            [{"test_name": "F401", "test_code_path": "a.py", "line": 7, "value": "5: unused"}],
+        )
+        yield updates.completeTestResultSet(lint, tests_passed=0, tests_failed=1)
 
     @defer.inlineCallbacks
     def test_failures_and_findings_are_read_with_their_places_and_logs(
@@ -283,6 +324,29 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
                 "http://ci/#/builders/1/builds/7/steps/3/logs/stdio",
             ),
         ]
+
+    @defer.inlineCallbacks
+    def test_our_test_and_lint_steps_results_are_read_as_they_store_them(
+        self,
+    ) -> Generator[Any, Any, None]:
+        found = yield check_output.read_findings(self.master, 4, "http://ci/b")
+        assert (found.passed, found.failed, found.lint) == (2, 2, 1)
+        assert [(f.name, f.message, f.column) for f in found.found] == [
+            ("t::bad", "x: 1", None),
+            ("t::err", "", None),
+            ("F401", "unused", 5),
+        ]
+        made, _ = check_output.placed_annotations(found, 10)
+        assert made[2] == {
+            "path": "a.py",
+            "start_line": 7,
+            "end_line": 7,
+            "start_column": 5,
+            "end_column": 5,
+            "annotation_level": "warning",
+            "title": "F401",
+            "message": "unused",
+        }
 
     @defer.inlineCallbacks
     def test_a_build_without_stored_results_has_none(self) -> Generator[Any, Any, None]:
