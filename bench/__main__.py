@@ -17,6 +17,7 @@ from bench import (
     checkconfig,
     ec2_cost,
     features,
+    github_calls,
     janitor,
     mends,
     push,
@@ -64,6 +65,7 @@ def run(
     rows += janitor.measure(root / "janitor", sizes.history)
     rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
     rows += test_results.measure(root / "test-results", sizes.cases)
+    rows += github_calls.measure(root / "github-calls", sizes.pushes)
     return rows
 
 

@@ -22,7 +22,7 @@ from config.builds import (
     schedulers,
     superseded,
 )
-from config.github import approval, credentials, records, statuses, webhook
+from config.github import approval, checks, credentials, records, statuses, webhook
 from config.settings import Settings
 from config.web import metrics, results, ui
 from config.workers import pools, tls
@@ -103,10 +103,15 @@ def schedules(settings: Settings) -> dict[str, Any]:
 
 
 def reporters(settings: Settings, github: credentials.Credentials | None) -> list[BuildbotService]:
-    """GitHub's commit statuses and Zulip's streams, for the sections the settings have."""
+    """GitHub's check runs (an App) or commit statuses, and Zulip's streams, for the
+    sections the settings have."""
     found: list[BuildbotService] = []
     if settings.github is not None and github is not None and settings.github.report_status:
-        found.append(statuses.github_status(settings.github, github.for_job(credentials.STATUSES)))
+        if settings.github.uses_checks():
+            found.append(checks.github_checks(settings.github, github.for_job(credentials.CHECKS)))
+        else:
+            token = github.for_job(credentials.STATUSES)
+            found.append(statuses.github_status(settings.github, token))
     return [*found, *zulip.build(settings)]
 
 

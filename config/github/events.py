@@ -1,5 +1,6 @@
 """What a delivery builds: a push's changes, or what :mod:`config.github.pull_requests`
-decides for a pull request, stored through the data API as a change source stores them."""
+decides for a pull request (and :mod:`config.github.check_events` for GitHub's re-run and
+Approve buttons), stored through the data API as a change source stores them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from buildbot.util import datetime2epoch
 from buildbot.www.hooks.github import GitHubEventHandler
 from twisted.internet import defer
 
+from config.github import check_events
+from config.github.admins import Admins
 from config.github.api import GitHubApi
 from config.github.pull_requests import PullRequestEvents
 from config.github.repositories import repository_key
@@ -34,7 +37,11 @@ class Events:
         token: Any,
         github_api_endpoint: str,
         forks: dict[str, list[str]],
+        checks: bool = False,
+        admins: dict[str, Any] | None = None,
     ) -> None:
+        """``checks``: builds report as check runs; ``admins``: who may approve from
+        GitHub (``users``, ``teams``, and the ``token`` to ask GitHub about teams)."""
         self.master = master
         self.projects = projects
         self.github = GitHubEventHandler(
@@ -44,8 +51,16 @@ class Events:
             master,
             projects,
             pull_requests,
-            GitHubApi(master, github_api_endpoint, token),
+            GitHubApi(master, github_api_endpoint, token, checks=checks),
             forks=forks,
+        )
+        admins = admins or {"users": [], "teams": []}
+        members = GitHubApi(master, github_api_endpoint, admins.get("token"))
+        self.checks = check_events.CheckEvents(
+            master,
+            projects,
+            self.pull_requests,
+            Admins(members if admins["teams"] else None, admins["users"], admins["teams"]),
         )
 
     @defer.inlineCallbacks
@@ -54,6 +69,8 @@ class Events:
         ValueError for a payload that can never build."""
         if event == "pull_request":
             found, note = yield self.pull_requests.handle(payload)
+        elif event in check_events.EVENTS:
+            found, note = yield self.checks.handle(event, payload)
         else:
             found, note = yield self.push(payload)
         for change in found:

@@ -43,6 +43,7 @@ from config.github.api import GitHubApi
 from config.github.history import built
 from config.github.records import PullRequestRecords, records
 from config.github.repositories import repository_key
+from config.github.statuses import context
 from config.settings import Project, PullRequests
 
 # Actions that build; ``edited`` builds only when the base branch changed.
@@ -231,8 +232,10 @@ class PullRequestEvents:
         change = pr.change(project.name)
         if needs_approval(pr, self.rules):
             yield self.records.wait(project.name, pr.number, change)
-            contexts = [f"buildbot/{name}" for name in self.forks[project.name]]
-            yield self.api.pending(pr.repository, pr.head_sha, contexts, APPROVAL_PENDING)
+            contexts = [context(name) for name in self.forks[project.name]]
+            yield self.api.pending(
+                pr.repository, pr.head_sha, contexts, APPROVAL_PENDING, pr.number
+            )
             return [], (
                 f"pull request #{pr.number} waits for an admin's approval of {pr.head_sha[:12]}"
             )
@@ -258,13 +261,24 @@ class PullRequestEvents:
         if label is None or label != self.rules.approve_label:
             return [], f"pull request #{pr.number} labeled: nothing to build"
         # The head the labeler saw, and only that: a push after it waits again.
-        change = yield self.records.release(project.name, pr.number, pr.head_sha)
-        if change is None:
-            return [], f"pull request #{pr.number}: {pr.head_sha[:12]} does not wait for approval"
         approver = str((payload.get("sender") or {}).get("login", "?"))
+        found: tuple[list[dict[str, Any]], str] = yield self.approve(
+            project, pr.number, pr.head_sha, approver, "label"
+        )
+        return found
+
+    @defer.inlineCallbacks
+    def approve(
+        self, project: Project, number: int, head_sha: str, approver: str, how: str
+    ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        """The change of a waiting pull request whose head ``head_sha`` ``approver``
+        approved (by ``how``), to build; nothing when another commit waits."""
+        change = yield self.records.release(project.name, number, head_sha)
+        if change is None:
+            return [], f"pull request #{number}: {head_sha[:12]} does not wait for approval"
         approved(change, approver)
-        log.msg(f"{approver} approved pull request #{pr.number} at {pr.head_sha} by label")
-        return [change], f"pull request #{pr.number} approved by label: building {pr.head_sha[:12]}"
+        log.msg(f"{approver} approved pull request #{number} at {head_sha} by {how}")
+        return [change], f"pull request #{number} approved by {how}: building {head_sha[:12]}"
 
     @defer.inlineCallbacks
     def closed(self, project: Project, pr: PullRequest) -> Generator[Any, Any, str]:

@@ -16,7 +16,8 @@ from twisted.python.failure import Failure
 from twisted.web.server import Request
 
 from config.builds.limits import MB
-from config.github.credentials import PULL_REQUESTS, Credentials
+from config.github.check_events import EVENTS as CHECK_EVENTS
+from config.github.credentials import MEMBERS, PULL_REQUESTS, PULL_REQUESTS_CHECKS, Credentials
 from config.github.deliveries import Deliveries, already_received, deliveries
 from config.github.repositories import repository_key
 from config.github.spool import Delivery, delivery_id
@@ -24,7 +25,7 @@ from config.settings import Settings
 
 SIGNATURE_HEADER = b"X-Hub-Signature-256"
 DELIVERY_HEADER = b"X-GitHub-Delivery"
-EVENTS = ("push", "pull_request", "ping")
+EVENTS = ("push", "pull_request", "ping", *CHECK_EVENTS)
 ANSWER_WITHIN = 5.0
 """Seconds a delivery waits for its changes to be stored before it is answered 202 anyway:
 GitHub gives up on a delivery after 10 s, while a database that another process locks (a
@@ -40,7 +41,8 @@ class GitHubHook(BaseHookHandler):
     A hook dialect of our own, through Buildbot's documented ``custom_class``: Buildbot
     4.3's GitHub dialect checks only the SHA-1 ``X-Hub-Signature``, while GitHub's
     documented signature is the SHA-256 ``X-Hub-Signature-256``, which this checks, always.
-    Only push, pull_request and ping events are accepted, as JSON objects.
+    Only push, pull_request, check_run, check_suite (:mod:`config.github.check_events`)
+    and ping events are accepted, as JSON objects.
 
     A signed delivery is written to the spool before it is answered, then processed
     (:mod:`config.github.deliveries`): the answer's body says what it built, or why
@@ -160,10 +162,19 @@ def delivery_service(settings: Settings, credentials: Credentials | None) -> lis
     webhook; ``credentials`` for the GitHub calls pull requests need."""
     if settings.changes.kind != "github" or settings.github is None or credentials is None:
         return []
+    checks = settings.github.uses_checks()
+    login = settings.auth.github
     return [
         Deliveries(
             projects={repository_key(p.repository): p for p in settings.projects},
-            token=credentials.for_job(PULL_REQUESTS),
+            token=credentials.for_job(PULL_REQUESTS_CHECKS if checks else PULL_REQUESTS),
+            checks=checks,
+            # Who may approve from GitHub: the web UI's GitHub admins.
+            admins={
+                "users": login.admin_users if login else [],
+                "teams": login.admin_teams if login else [],
+                "token": credentials.for_job(MEMBERS),
+            },
             github_api_endpoint=settings.github.api_url,
             pull_requests=settings.github.pull_requests,
             forks={p.name: settings.fork_builders(p) for p in settings.projects},

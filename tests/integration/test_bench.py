@@ -44,6 +44,8 @@ ROWS = [
     "ec2 burst of 2: instance-seconds per build",
     "storing a JUnit report of 100 cases: test step",
     "storing a JUnit report of 100 cases: index page's longest wait",
+    "GitHub check run calls per build (2 builds)",
+    "GitHub calls per build, tokens included (2 builds)",
 ]
 
 
