@@ -50,7 +50,8 @@ class Ec2Calls(SharedService):
 
     def __init__(self) -> None:
         super().__init__()
-        self.workers: set[SpotWorker] = set()
+        self.workers: dict[str, SpotWorker] = {}
+        """The enlisted workers, by name (Buildbot's services hash by their settings)."""
         self.terminating: set[str] = set()
         """Instances whose terminate failed and is being tried again."""
         self._swept: set[tuple[str, str]] = set()
@@ -87,7 +88,7 @@ class Ec2Calls(SharedService):
 
     def enlist(self, worker: SpotWorker) -> None:
         """``worker`` makes its calls here from now on; its pool is swept if not yet."""
-        self.workers.add(worker)
+        self.workers[worker.name] = worker
         self._pool.adjustPoolsize(maxthreads=self._size())
         key = worker.sweep_key()
         if key in self._swept:
@@ -98,7 +99,8 @@ class Ec2Calls(SharedService):
             self._sweep = self.master.reactor.callLater(self.sweep_after, self.sweep)
 
     def leave(self, worker: SpotWorker) -> None:
-        self.workers.discard(worker)
+        if self.workers.get(worker.name) is worker:
+            del self.workers[worker.name]
         self._pool.adjustPoolsize(maxthreads=self._size())
 
     def call(self, blocking: Callable[..., T], *args: Any) -> defer.Deferred[T]:
@@ -192,7 +194,7 @@ class Ec2Calls(SharedService):
                 continue
             for instance in found:
                 if instance["InstanceId"] in self.terminating or any(
-                    w.owns(instance) for w in self.workers
+                    w.owns(instance) for w in self.workers.values()
                 ):
                     continue
                 self._leaked(worker, instance, host)

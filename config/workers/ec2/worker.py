@@ -454,7 +454,11 @@ class SpotWorker(AbstractLatentWorker):
         asks again until it holds, whatever this worker does meanwhile. Wait, bounded,
         for it to end if asked."""
         self._say(f"terminating instance {instance_id}")
-        held = yield self.calls.terminate(self.ec2(), instance_id, self._say)
+        self.claims.add(instance_id)  # ending, not leaked
+        try:
+            held = yield self.calls.terminate(self.ec2(), instance_id, self._say)
+        finally:
+            self.claims.discard(instance_id)
         if not (held and wait):
             return
         # Avoids: upstream waits for termination without a bound.
