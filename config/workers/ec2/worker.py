@@ -332,19 +332,20 @@ class SpotWorker(AbstractLatentWorker):
                 continue
             except Exception as error:
                 raise self._fail(f"EC2 refused {offer}: {problem(error)}") from error
-            self.offer = offer
             instance_id: str = instance["InstanceId"]
+            # Named at once: its worker may connect (and a build start) before we see it run.
+            self.offer, self.instance_id, self.price = offer, instance_id, None
+            self.claims.discard(instance_id)
+            self._name_instance()
             try:
                 yield self._wait_running(instance_id)
                 self._say(f"instance {instance_id} is running; waiting for its worker to connect")
                 zone = instance.get("Placement", {}).get("AvailabilityZone", "")
                 price = yield self._price(offer, zone)
             except BaseException:
-                self.claims.discard(instance_id)
+                self.instance_id = None
                 yield self._end(instance_id, wait=False)
                 raise
-            self.instance_id = instance_id
-            self.claims.discard(instance_id)
             return instance_id, price
         raise self._fail(f"no capacity for any offer ({'; '.join(refusals)})")
 
