@@ -3,13 +3,16 @@ errors, so boto3 sends real requests and gets real error responses.
 
 moto always has capacity; AWS often has none of one instance type in one zone, or none
 at the price asked. A test says which calls to refuse by the EC2 query parameters they
-carry (``Action``, ``InstanceType``, ``SubnetId``, ``InstanceMarketOptions.MarketType``);
-every other call goes on to moto_server unchanged. Every call's parameters, and the access
-key it was signed with, are recorded.
+carry (``Action``, ``InstanceType``, ``SubnetId``, ``InstanceMarketOptions.MarketType``),
+always or a number of times; every other call goes on to moto_server unchanged, after
+``delay`` seconds if set (a slow AWS). Every call's parameters, and the access key it was
+signed with, are recorded.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,13 +24,15 @@ from tests.loopback import LoopbackServer
 SPOT = "InstanceMarketOptions.MarketType"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Refusal:
-    """Calls whose parameters include all of ``match`` get error ``code`` with ``status``."""
+    """Calls whose parameters include all of ``match`` get error ``code`` with ``status``
+    (the next ``times`` such calls only, if given)."""
 
     match: tuple[tuple[str, str], ...]
     code: str
     status: int
+    times: int | None = None
 
     def fits(self, params: dict[str, str]) -> bool:
         return all(params.get(key) == value for key, value in self.match)
@@ -41,9 +46,12 @@ class FaultProxy(LoopbackServer):
         self.refusals: list[Refusal] = []
         self.calls: list[dict[str, str]] = []
         self.access_keys: set[str] = set()
+        """The access key ids the calls were signed with."""
         self.replies: dict[str, str] = {}
         """Answers (EC2's XML) given instead of moto's, by action."""
-        """The access key ids the calls were signed with."""
+        self.delay = 0.0
+        """Seconds each call forwarded to moto_server waits first."""
+        self._lock = threading.Lock()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,13 +63,14 @@ class FaultProxy(LoopbackServer):
                 proxy.calls.append(params)
                 signed = self.headers.get("Authorization", "").partition("Credential=")[2]
                 proxy.access_keys.add(signed.split("/")[0])
-                refusal = next((r for r in proxy.refusals if r.fits(params)), None)
+                refusal = proxy.refusal(params)
                 if refusal is not None:
                     self.answer(refusal.status, "text/xml", error_xml(refusal.code).encode())
                     return
                 if params.get("Action") in proxy.replies:
                     self.answer(200, "text/xml", proxy.replies[params["Action"]].encode())
                     return
+                time.sleep(proxy.delay)
                 request = urllib.request.Request(
                     proxy.upstream + self.path,
                     data=body,
@@ -90,6 +99,25 @@ class FaultProxy(LoopbackServer):
     def refuse(self, code: str, status: int = 500, **match: str) -> None:
         """Answer calls carrying every ``match`` parameter with AWS error ``code``."""
         self.refusals.append(Refusal(tuple(match.items()), code, status))
+
+    def refuse_next(self, times: int, code: str, status: int, **match: str) -> None:
+        """Answer the next ``times`` calls carrying every ``match`` parameter with AWS
+        error ``code``; pass the ones after."""
+        self.refusals.append(Refusal(tuple(match.items()), code, status, times))
+
+    def refusal(self, params: dict[str, str]) -> Refusal | None:
+        """The refusal a call gets, if any, counted."""
+        with self._lock:
+            refusal = next((r for r in self.refusals if r.fits(params)), None)
+            if refusal is not None and refusal.times is not None:
+                refusal.times -= 1
+                if refusal.times == 0:
+                    self.refusals.remove(refusal)
+            return refusal
+
+    def count(self, action: str) -> int:
+        """How many calls of ``action`` came."""
+        return sum(1 for c in list(self.calls) if c.get("Action") == action)
 
     def spot_price(self, instance_type: str, zones: list[str], price: float) -> None:
         """Answer ``DescribeSpotPriceHistory`` with ``price`` in each of ``zones``, as EC2

@@ -159,7 +159,7 @@ class CapacityTest(ProxiedWorkers):
             if len(self.proxy.launches()) >= 2:
                 self.proxy.refusals.clear()
 
-        worker._ec2_launching().meta.events.register("before-send.ec2.RunInstances", lift)
+        worker.ec2().meta.events.register("before-send.ec2.RunInstances", lift)
         yield worker.start_instance(None)
 
         assert self.proxy.launches() == [("c5.large", "-", "spot")] * 3

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
 from buildbot.test.fake import fakemaster, fakeprotocol
+from buildbot.test.fake.reactor import NonThreadPool
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.util.logging import LoggingMixin
 from buildbot.worker.latent import AbstractLatentWorker
 from twisted.internet import defer
+from twisted.python import threadpool
 from twisted.trial import unittest
 
 import mends
 from config.settings import Settings, validate
 from config.workers import pools, userdata
+from config.workers.ec2.calls import Ec2Calls
+from config.workers.ec2.retry import Backoff
 from config.workers.ec2.worker import SpotWorker
 from tests.harness import MOTO_REGION, Moto
 from tests.stock import stock
@@ -120,6 +123,11 @@ def outcome(substantiation: defer.Deferred[Any]) -> Generator[Any, Any, Any]:
         return error
 
 
+class ResizableNonThreadPool(NonThreadPool):
+    def adjustPoolsize(self, minthreads: int | None = None, maxthreads: int | None = None) -> None:
+        pass
+
+
 class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
     """A fake master (Buildbot's test helper) whose EC2 workers talk to moto_server."""
 
@@ -128,6 +136,13 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
     @defer.inlineCallbacks
     def setUp(self) -> Generator[Any, Any, None]:  # type: ignore[override]
         self.setup_test_reactor()
+        patch = cast(Any, self).patch  # trial's, untyped
+        # Buildbot's stand-in runs each call at once, in the test's thread; ours resizes.
+        patch(threadpool, "ThreadPool", ResizableNonThreadPool)
+        # Passing refusals are asked again at once (a wait of 0 runs without the clock);
+        # failed terminates after a second of the test's clock.
+        patch(Ec2Calls, "backoff", Backoff(first=0.0, cap=0.0))
+        patch(Ec2Calls, "terminate_backoff", Backoff(first=1.0, cap=1.0))
         self.setUpLogging()
         mends.install()  # as master.cfg does: the latent-worker mends are part of the worker
         self.ec2 = self.moto.client("ec2")
@@ -158,7 +173,6 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
         worker = pools.build(settings, MASTER_CA)[0]
         assert isinstance(worker, SpotWorker)
         worker.poll_interval = 0.05
-        worker.backoff = 0.01
         yield worker.setServiceParent(self.master.workers)
         yield self.master.startService()
         self.addCleanup(self.stop_master)
@@ -200,7 +214,7 @@ class SpotWorkerTest(MotoWorkers):
         keys_before = self.ec2.describe_key_pairs()["KeyPairs"]
 
         sent: list[dict[str, Any]] = []
-        worker._ec2_launching().meta.events.register(
+        worker.ec2().meta.events.register(
             "provide-client-params.ec2.RunInstances", lambda params, **_: sent.append(params)
         )
 
@@ -334,7 +348,7 @@ class SpotWorkerTest(MotoWorkers):
         worker = yield self.start_worker(api_attempts=2)
         # moto always has capacity: answer RunInstances as AWS does when it has none.
         answer_with(
-            worker._ec2_launching(),
+            worker.ec2(),
             "RunInstances",
             lambda: aws_error("InsufficientInstanceCapacity", 500),
         )
@@ -360,7 +374,7 @@ class SpotWorkerTest(MotoWorkers):
             calls.append("RunInstances")
             return next(refusals, None)
 
-        answer_with(worker._ec2_launching(), "RunInstances", throttle)
+        answer_with(worker.ec2(), "RunInstances", throttle)
         yield worker.start_instance(None)
 
         assert calls == ["RunInstances"] * 3
@@ -380,7 +394,7 @@ class SpotWorkerTest(MotoWorkers):
             calls.append("RunInstances")
             return aws_error("RequestLimitExceeded")
 
-        answer_with(worker._ec2_launching(), "RunInstances", throttle)
+        answer_with(worker.ec2(), "RunInstances", throttle)
         with pytest.raises(LatentWorkerFailedToSubstantiate):
             yield worker.start_instance(None)
         assert calls == ["RunInstances"] * 2  # aws.api_attempts
@@ -413,10 +427,11 @@ class SpotWorkerTest(MotoWorkers):
         def terminated() -> None:
             pending["on"] = False  # from here on moto answers again
 
-        answer_with(worker._ec2(), "DescribeInstances", still_pending)
-        answer_with(worker._ec2(), "TerminateInstances", terminated)
-        with pytest.raises(LatentWorkerFailedToSubstantiate):
-            yield worker.start_instance(None)
+        answer_with(worker.ec2(), "DescribeInstances", still_pending)
+        answer_with(worker.ec2(), "TerminateInstances", terminated)
+        started = worker.start_instance(None)
+        self.reactor.pump([worker.poll_interval] * 50)  # start_timeout (2 s) passes
+        assert isinstance((yield outcome(started)), LatentWorkerFailedToSubstantiate)
         self.assertLogged(r"worker-1: instance i-\w+ still pending after 2s; giving it up")
         self.assertLogged(r"worker-1: terminating instance i-\w+")
         self.assert_nothing_left()
@@ -456,26 +471,92 @@ class SpotWorkerTest(MotoWorkers):
         self.assert_nothing_left()
 
     @defer.inlineCallbacks
-    def test_instance_that_failed_to_terminate_is_terminated_at_next_start(
+    def test_a_terminate_that_fails_is_asked_again_until_it_holds(
         self,
     ) -> Generator[Any, Any, None]:
-        worker = yield self.start_worker(api_attempts=1)
+        worker = yield self.start_worker()
         yield worker.start_instance(None)
         [first] = self.instances()
-        # moto always terminates: refuse this one TerminateInstances as AWS can.
-        refusals = iter([aws_error("InternalError", 500)])
-        answer_with(worker._ec2(), "TerminateInstances", lambda: next(refusals, None))
-        with pytest.raises(ClientError):
-            yield worker.stop_instance()
+        # moto always terminates: refuse two TerminateInstances as AWS can.
+        refusals = iter([aws_error("InternalError", 500), aws_error("Unavailable", 503)])
+        answer_with(worker.ec2(), "TerminateInstances", lambda: next(refusals, None))
+
+        yield worker.stop_instance()  # the build may end: the terminate goes on
+
         assert self.instances()[0]["State"]["Name"] == "running"
+        assert worker.calls.terminating == {first["InstanceId"]}
+        yield worker.start_instance(None)  # meanwhile, the worker may start another
+        self.reactor.advance(1)
+        assert self.instances()[0]["State"]["Name"] == "running"
+        self.reactor.advance(1)
+        states = {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
+        assert states[first["InstanceId"]] == "terminated"
+        assert worker.calls.terminating == set()
+        self.assertLogged(r"worker-1: could not terminate i-\w+: InternalError: test: Inter")
+        self.assertLogged(r"worker-1: could not terminate i-\w+: Unavailable: test: Unavail")
+        self.assertLogged(r"worker-1: instance i-\w+ terminated after 3 tries")
+        yield worker.stop_instance()
+        self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_aws_failing_while_the_instance_boots_is_asked_again(
+        self,
+    ) -> Generator[Any, Any, None]:
+        worker = yield self.start_worker()
+        refusals = iter([aws_error("ServiceUnavailable", 503), aws_error("RequestLimitExceeded")])
+        answer_with(worker.ec2(), "DescribeInstances", lambda: next(refusals, None))
 
         yield worker.start_instance(None)
 
-        states = {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
-        assert states[first["InstanceId"]] == "terminated"
-        assert list(states.values()).count("running") == 1
+        [instance] = self.instances()
+        assert worker.instance_id == instance["InstanceId"]
+        assert instance["State"]["Name"] == "running"  # the healthy instance was kept
+        self.assertLogged(r"worker-1: instance i-\w+ is starting; AWS said ServiceUnavailable")
+        self.assertLogged(r"worker-1: instance i-\w+ is starting; AWS said RequestLimitExceeded")
         yield worker.stop_instance()
         self.assert_nothing_left()
+
+    @defer.inlineCallbacks
+    def test_the_sweep_terminates_this_masters_instances_that_no_worker_owns(
+        self,
+    ) -> Generator[Any, Any, None]:
+        def launch(**tags: str) -> str:
+            found = self.ec2.run_instances(
+                ImageId=PRODUCTION_IMAGE,
+                MinCount=1,
+                MaxCount=1,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "instance",
+                        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                    }
+                ],
+            )
+            instance_id: str = found["Instances"][0]["InstanceId"]
+            return instance_id
+
+        here = {"buildbot-master": "build.example.com"}
+        leaked = launch(Name="buildbot worker-2", **here, **{"buildbot-pool": "worker"})
+        elsewhere = launch(**{"buildbot-master": "other.example.com", "buildbot-pool": "worker"})
+        other_pool = launch(**here, **{"buildbot-pool": "large"})
+        worker = yield self.start_worker()
+        yield worker.start_instance(None)
+
+        self.reactor.advance(Ec2Calls.sweep_after)
+
+        states = {i["InstanceId"]: i["State"]["Name"] for i in self.instances()}
+        assert states == {
+            leaked: "terminated",
+            elsewhere: "running",
+            other_pool: "running",
+            worker.instance_id: "running",
+        }
+        self.assertLogged(
+            f"EC2 sweep: terminating instance {leaked} \\(buildbot worker-2, launched .*, "
+            "running\\): tagged as this master's \\(build.example.com, pool worker\\) but no "
+            "worker of this master owns it"
+        )
+        yield worker.stop_instance()
 
     # --- idle stop --------------------------------------------------------------------
 

@@ -22,39 +22,44 @@ request before its machine goes) is mended for all of them in ``mends/latent_wor
 We launch one-time spot instances through ``run_instances`` with
 ``InstanceMarketOptions``: one synchronous call that either starts an instance or fails,
 with user data encoded by boto3 as for any instance, and no separate spot request to
-track. Throttling (``RequestLimitExceeded``) is retried by botocore's "standard" retry
-mode, which backs off exponentially with full jitter; every call is bounded by timeouts.
-The launch call retries throttling itself the same way, but not a capacity error: the
-next offer of the pool (another instance type, subnet, or on-demand: see
-:mod:`config.workers.ec2.launch`) is tried at once, and the one AWS refused is tried last
-for ``capacity_skip`` seconds, by every worker of the master. What instances cost is
-counted in :mod:`config.workers.ec2.cost`.
+track. Every AWS call is one request in the EC2 workers' own threads, and every wait (for
+an instance to run or end, before asking again) is on the reactor
+(:mod:`config.workers.ec2.calls`): no thread of Twisted's shared pool is held, none sleeps.
+AWS's passing refusals (throttling, 5xx, broken connections: :mod:`.retry`) are asked
+again with exponential backoff and full jitter; while an instance boots, until its
+``start_timeout``. A capacity error is not asked again: the next offer of the pool
+(another instance type, subnet, or on-demand: see :mod:`config.workers.ec2.launch`) is
+tried at once, and the one AWS refused is tried last for ``capacity_skip`` seconds, by
+every worker of the master. A terminate that fails is tried again until it holds. What
+instances cost is counted in :mod:`config.workers.ec2.cost`.
 """
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections.abc import Generator, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.python import log
 
 from config.workers import userdata
-from config.workers.ec2.aws import GONE, LAUNCH_TAG, client, code, problem
-from config.workers.ec2.cost import Spending, Usage, thd_spot_price
-from config.workers.ec2.launch import (
-    CAPACITY_ERRORS,
-    RETRIED,
-    Launch,
-    Offer,
-    newest_image,
-    offers,
+from config.workers.ec2.aws import (
+    GONE,
+    LAUNCH_TAG,
+    client,
+    code,
+    problem,
+    thd_state,
+    thd_tagged,
 )
+from config.workers.ec2.calls import Ec2Calls
+from config.workers.ec2.cost import Spending, Usage, thd_spot_price
+from config.workers.ec2.launch import CAPACITY_ERRORS, Launch, Offer, newest_image, offers
+from config.workers.ec2.retry import transient
 from config.workers.passwords import StrongPasswords
 
 
@@ -66,8 +71,6 @@ class SpotWorker(StrongPasswords):
     secrets = ("access_key_id", "secret_access_key")
     poll_interval = 5.0
     """Seconds between looks at a starting or ending instance (tests make it shorter)."""
-    backoff = 0.5
-    """Seconds of the first wait before a throttled launch is asked again (doubling)."""
 
     instance_id: str | None = None
     offer: Offer | None = None
@@ -111,7 +114,9 @@ class SpotWorker(StrongPasswords):
         self.launch = launch
         self._credentials = (access_key_id, secret_access_key)
         self._client: Any = None
-        self._launch_client: Any = None
+        if not hasattr(self, "claims"):
+            self.claims: set[str] = set()
+            """Launch tokens and instances of a start under way: this worker's, not leaks."""
         if not hasattr(self, "spending"):  # kept across reconfigs, like the worker itself
             self.spending = Spending()
         # The worker password: random, from `secrets`, per worker and per master start.
@@ -122,18 +127,38 @@ class SpotWorker(StrongPasswords):
             password = self.getRandomPass()
         yield super().reconfigService(name, password, **kwargs)
         self._name_instance()  # Buildbot's reconfig starts the worker's properties anew
+        if self.running:  # its pool or tags may be new: sweep them
+            self.calls.enlist(self)
 
-    def _ec2(self) -> Any:
+    def ec2(self) -> Any:
+        """This worker's EC2 client (boto3 clients may be shared by threads)."""
         if self._client is None:
             self._client = client(self.launch, *self._credentials)
         return self._client
 
-    def _ec2_launching(self) -> Any:
-        """A client that asks ``RunInstances`` once per call: botocore would retry a
-        capacity error (HTTP 500) with backoff, where the next offer is the better try."""
-        if self._launch_client is None:
-            self._launch_client = client(self.launch, *self._credentials, attempts=1)
-        return self._launch_client
+    @defer.inlineCallbacks
+    def startService(self) -> Generator[Any, Any, None]:
+        self.calls: Ec2Calls = yield Ec2Calls.getService(self.master)
+        yield super().startService()  # configures the worker the first time
+        self.calls.enlist(self)
+
+    @defer.inlineCallbacks
+    def stopService(self) -> Generator[Any, Any, None]:
+        yield super().stopService()  # terminates a running instance first
+        self.calls.leave(self)
+
+    def sweep_key(self) -> tuple[str, str]:
+        """The master host and pool this worker's instances are tagged with."""
+        tags = dict(self.launch.tags)
+        return tags["buildbot-master"], tags["buildbot-pool"]
+
+    def owns(self, instance: Mapping[str, Any]) -> bool:
+        """Whether ``instance`` (as AWS describes it) is this worker's, running or starting."""
+        tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+        instance_id = instance["InstanceId"]
+        return instance_id == self.instance_id or bool(
+            {instance_id, tags.get(LAUNCH_TAG)} & self.claims
+        )
 
     def _say(self, message: str) -> None:
         log.msg(f"EC2 worker {self.name}: {message}")
@@ -153,17 +178,12 @@ class SpotWorker(StrongPasswords):
         return userdata.render(self.launch.template, values)
 
     def start_instance(self, build: Any) -> defer.Deferred[bool]:
-        # Avoids: upstream refuses to start while it still knows an instance ("instance
-        # active"). Ours knows one only when terminating it failed: terminate it first.
-        leftover, self.instance_id = self.instance_id, None
-        d: defer.Deferred[tuple[str, float | None]] = threads.deferToThread(
-            self._thd_start, self.user_data(), leftover
-        )
+        d: defer.Deferred[tuple[str, float | None]] = self._start(self.user_data())
         return d.addCallback(self._started)
 
     def _started(self, started: tuple[str, float | None]) -> bool:
-        self.instance_id, self.price = started
-        assert self.offer is not None
+        instance_id, self.price = started
+        assert self.offer is not None and instance_id == self.instance_id
         key = (self.launch.pool, self.offer.instance_type, self.offer.market)
         self.spending.started(key, self.master.reactor.seconds(), self.price)
         self._name_instance()
@@ -174,15 +194,17 @@ class SpotWorker(StrongPasswords):
         pool, instance type and market; the running instance counts up to now."""
         return self.spending.usage(self.master.reactor.seconds())
 
-    def _thd_price(self, offer: Offer, zone: str) -> float | None:
+    @defer.inlineCallbacks
+    def _price(self, offer: Offer, zone: str) -> Generator[Any, Any, float | None]:
         """USD per hour of an instance of ``offer`` in ``zone``: for spot, the newest price
         in AWS's price history there; on demand, the settings' ``on_demand_prices``."""
+        price: float | None
         if offer.market != "spot":
             price = dict(self.launch.on_demand_prices).get(offer.instance_type)
         else:
             try:
-                price = thd_spot_price(self._ec2(), offer.instance_type, zone)
-            except (ClientError, BotoCoreError) as error:
+                price = yield self.calls.call(thd_spot_price, self.ec2(), offer.instance_type, zone)
+            except Exception as error:
                 self._say(f"no spot price for {offer}: {problem(error)}")
                 return None
         if price is None:
@@ -201,18 +223,22 @@ class SpotWorker(StrongPasswords):
         ):
             self.properties.setProperty(name, value, "Worker")
 
-    def get_image(self) -> Mapping[str, Any]:
+    @defer.inlineCallbacks
+    def _image(self) -> Generator[Any, Any, Mapping[str, Any]]:
         # Avoids: upstream lists every image the owners have and matches the location with
         # a prefix regex. We ask for available images of the owners and take the newest
         # whose name is exactly ours (or ours with a date suffix).
         filters = [{"Name": "state", "Values": ["available"]}]
         try:
-            images = self._ec2().describe_images(
-                Owners=list(self.launch.ami_owners), Filters=filters
-            )["Images"]
-        except (ClientError, BotoCoreError) as error:
+            found = yield self._ask(
+                "listing images",
+                lambda: self.ec2().describe_images(
+                    Owners=list(self.launch.ami_owners), Filters=filters
+                ),
+            )
+        except Exception as error:
             raise self._fail(f"cannot list images: {problem(error)}") from error
-        image = newest_image(images, self.launch.ami_name, self.launch.production_only)
+        image = newest_image(found["Images"], self.launch.ami_name, self.launch.production_only)
         if image is None:
             production = " tagged production=true" if self.launch.production_only else ""
             raise self._fail(
@@ -220,6 +246,11 @@ class SpotWorker(StrongPasswords):
                 f"{', '.join(self.launch.ami_owners)}"
             )
         return image
+
+    def _ask(self, what: str, blocking: Any) -> defer.Deferred[Any]:
+        """One AWS call, asked again with backoff for passing refusals, up to
+        ``aws.api_attempts`` tries."""
+        return self.calls.ask(what, blocking, attempts=self.launch.api_attempts, say=self._say)
 
     def _launch_options(
         self, image_id: str, user_data: str, token: str, offer: Offer
@@ -282,16 +313,15 @@ class SpotWorker(StrongPasswords):
             options["SecurityGroupIds" if group.startswith("sg-") else "SecurityGroups"] = [group]
         return options
 
-    def _thd_start(self, user_data: str, leftover: str | None = None) -> tuple[str, float | None]:
+    @defer.inlineCallbacks
+    def _start(self, user_data: str) -> Generator[Any, Any, tuple[str, float | None]]:
         """Launch an instance, trying the next offer when AWS has no capacity for one, and
         wait until it runs; leave nothing behind on failure. The instance and its price."""
-        if leftover is not None:
-            self._thd_terminate(leftover, wait=False)
-        image = self.get_image()
+        image = yield self._image()
         refusals: list[str] = []
-        for offer in self._thd_offers():
+        for offer in self._offers():
             try:
-                instance = self._thd_launch(image["ImageId"], user_data, offer)
+                instance = yield self._launch_offer(image["ImageId"], user_data, offer)
             except ClientError as error:
                 if code(error) not in CAPACITY_ERRORS:
                     raise self._fail(f"EC2 refused {offer}: {problem(error)}") from error
@@ -300,21 +330,26 @@ class SpotWorker(StrongPasswords):
                 skip_until = time.monotonic() + self.launch.capacity_skip
                 self.short_of_capacity[(self.launch.region, offer)] = skip_until
                 continue
-            except BaseException as error:
+            except Exception as error:
                 raise self._fail(f"EC2 refused {offer}: {problem(error)}") from error
-            self.offer = offer
             instance_id: str = instance["InstanceId"]
+            # Named at once: its worker may connect (and a build start) before we see it run.
+            self.offer, self.instance_id, self.price = offer, instance_id, None
+            self.claims.discard(instance_id)
+            self._name_instance()
             try:
-                self._thd_wait_running(instance_id)
+                yield self._wait_running(instance_id)
+                self._say(f"instance {instance_id} is running; waiting for its worker to connect")
+                zone = instance.get("Placement", {}).get("AvailabilityZone", "")
+                price = yield self._price(offer, zone)
             except BaseException:
-                self._thd_terminate(instance_id)
+                self.instance_id = None
+                yield self._end(instance_id, wait=False)
                 raise
-            self._say(f"instance {instance_id} is running; waiting for its worker to connect")
-            zone = instance.get("Placement", {}).get("AvailabilityZone", "")
-            return instance_id, self._thd_price(offer, zone)
+            return instance_id, price
         raise self._fail(f"no capacity for any offer ({'; '.join(refusals)})")
 
-    def _thd_offers(self) -> list[Offer]:
+    def _offers(self) -> list[Offer]:
         """The offers to try now: those that lately had no capacity go last."""
         now = time.monotonic()
         every = offers(self.launch)
@@ -325,70 +360,85 @@ class SpotWorker(StrongPasswords):
 
         return [o for o in every if not lately_short(o)] + [o for o in every if lately_short(o)]
 
-    def _thd_launch(self, image_id: str, user_data: str, offer: Offer) -> dict[str, Any]:
-        """One launch call (the instance as AWS describes it); whatever a failed call may
-        have started is terminated."""
+    @defer.inlineCallbacks
+    def _launch_offer(
+        self, image_id: str, user_data: str, offer: Offer
+    ) -> Generator[Any, Any, dict[str, Any]]:
+        """One launch (the instance as AWS describes it), its throttling asked again under
+        the same client token, so AWS starts at most one instance; whatever a failed launch
+        may have started is terminated."""
         token = uuid.uuid4().hex
         options = self._launch_options(image_id, user_data, token, offer)
         self._say(f"starting {offer} of {image_id}")
-        attempt = 1
-        while True:
-            try:
-                # The same client token each time: AWS starts at most one instance for it.
-                reservation = self._ec2_launching().run_instances(**options)
-                break
-            except ClientError as error:
-                if code(error) not in RETRIED or attempt >= self.launch.api_attempts:
-                    self._thd_terminate_launch(token)  # a lost answer may have launched one
-                    raise
-            except BaseException:
-                self._thd_terminate_launch(token)
-                raise
-            # Backoff with full jitter, as botocore's standard mode; this is a pool thread.
-            time.sleep(random.uniform(0, min(20.0, self.backoff * 2**attempt)))
-            attempt += 1
+        self.claims.add(token)
+        try:
+            reservation = yield self._ask(
+                f"launching {offer}", lambda: self.ec2().run_instances(**options)
+            )
+        except BaseException:
+            yield self._end_launch(token)  # a lost answer may have launched one
+            raise
+        finally:
+            self.claims.discard(token)
         instance: dict[str, Any] = reservation["Instances"][0]
+        self.claims.add(instance["InstanceId"])
         return instance
 
-    def _thd_state(self, instance_id: str) -> str:
-        try:
-            found = self._ec2().describe_instances(InstanceIds=[instance_id])
-        except ClientError as error:
-            # Fresh instances are briefly unknown to DescribeInstances.
-            if error.response.get("Error", {}).get("Code") == "InvalidInstanceID.NotFound":
-                return "pending"
-            raise
-        state: str = found["Reservations"][0]["Instances"][0]["State"]["Name"]
-        return state
-
-    def _thd_wait_running(self, instance_id: str) -> None:
-        # Avoids: upstream waits for an instance (and a spot request) without a bound.
-        deadline = time.monotonic() + self.launch.start_timeout
-        while (state := self._thd_state(instance_id)) == "pending":
-            if time.monotonic() > deadline:
+    @defer.inlineCallbacks
+    def _wait_running(self, instance_id: str) -> Generator[Any, Any, None]:
+        # Avoids: upstream waits for an instance (and a spot request) without a bound, and
+        # fails the start (terminating a healthy instance) at AWS's first hiccup.
+        reactor = self.master.reactor
+        deadline = reactor.seconds() + self.launch.start_timeout
+        failures = 0
+        while True:
+            wait = self.poll_interval
+            try:
+                state = yield self.calls.call(thd_state, self.ec2(), instance_id)
+                failures = 0
+            except Exception as error:
+                if not transient(error):
+                    message = f"cannot see instance {instance_id}: {problem(error)}"
+                    raise self._fail(message) from error
+                failures += 1
+                state, wait = "pending", self.calls.backoff.delay(failures)
+                self._say(
+                    f"instance {instance_id} is starting; AWS said {problem(error)}, "
+                    f"asking again in {wait:.1f}s"
+                )
+            if state == "running":
+                return
+            if state != "pending":
+                raise self._fail(f"instance {instance_id} is {state} instead of running")
+            if reactor.seconds() > deadline:
                 raise self._fail(
                     f"instance {instance_id} still pending after "
                     f"{self.launch.start_timeout:g}s; giving it up"
                 )
-            time.sleep(self.poll_interval)
-        if state != "running":
-            raise self._fail(f"instance {instance_id} is {state} instead of running")
+            yield self.calls.pause(wait)
 
     def check_instance(self) -> defer.Deferred[tuple[bool, str]]:
         # Buildbot asks this every few seconds until the worker connects: an instance the
-        # spot market took back (or that powered off) fails the start at once.
+        # spot market took back (or that powered off) fails the start at once; AWS's
+        # passing refusals do not.
         instance_id = self.instance_id
         if instance_id is None:
             return defer.succeed((True, ""))
 
-        def look() -> tuple[bool, str]:
-            state = self._thd_state(instance_id)
+        def seen(state: str) -> tuple[bool, str]:
             if state in GONE:
                 self._say(f"instance {instance_id} is {state} before its worker connected")
                 return (False, f"instance {instance_id} is {state}")
             return (True, "")
 
-        return threads.deferToThread(look)
+        def unseen(failure: Any) -> Any:
+            if transient(failure.value):
+                self._say(f"cannot see instance {instance_id} now: {problem(failure.value)}")
+                return (True, "")
+            return failure
+
+        d: defer.Deferred[str] = self.calls.call(thd_state, self.ec2(), instance_id)
+        return d.addCallbacks(seen, unseen)
 
     # --- idling and stopping ---------------------------------------------------------
 
@@ -397,45 +447,46 @@ class SpotWorker(StrongPasswords):
         if instance_id is None:
             return defer.succeed(None)
         self.spending.ended(self.master.reactor.seconds())
-        d: defer.Deferred[None] = threads.deferToThread(self._thd_terminate, instance_id, not fast)
+        return self._end(instance_id, wait=not fast)
 
-        def keep(failure: Any) -> Any:
-            # Still ours to end: the next start terminates it before anything else.
-            self.instance_id = instance_id
-            return failure
-
-        return d.addErrback(keep)
-
-    def _thd_terminate(self, instance_id: str, wait: bool = True) -> None:
-        """Terminate the instance (and so its spot request); wait, bounded, if asked."""
+    @defer.inlineCallbacks
+    def _end(self, instance_id: str, wait: bool = True) -> Generator[Any, Any, None]:
+        """Terminate the instance (and so its spot request); if AWS refuses, the master
+        asks again until it holds, whatever this worker does meanwhile. Wait, bounded,
+        for it to end if asked."""
         self._say(f"terminating instance {instance_id}")
+        self.claims.add(instance_id)  # ending, not leaked
         try:
-            self._ec2().terminate_instances(InstanceIds=[instance_id])
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "InvalidInstanceID.NotFound":
-                self._say(f"could not terminate {instance_id}: {problem(error)}")
-                raise
-            return
-        if not wait:
+            held = yield self.calls.terminate(self.ec2(), instance_id, self._say)
+        finally:
+            self.claims.discard(instance_id)
+        if not (held and wait):
             return
         # Avoids: upstream waits for termination without a bound.
-        deadline = time.monotonic() + self.launch.start_timeout
-        while (state := self._thd_state(instance_id)) != "terminated":
-            if time.monotonic() > deadline:
+        deadline = self.master.reactor.seconds() + self.launch.start_timeout
+        while True:
+            try:
+                state = yield self.calls.call(thd_state, self.ec2(), instance_id)
+            except Exception as error:
+                state = f"unseen ({problem(error)})"
+            if state == "terminated":
+                self._say(f"instance {instance_id} terminated")
+                return
+            if self.master.reactor.seconds() > deadline:
                 self._say(f"instance {instance_id} is still {state}; AWS will finish it")
                 return
-            time.sleep(self.poll_interval)
-        self._say(f"instance {instance_id} terminated")
+            yield self.calls.pause(self.poll_interval)
 
-    def _thd_terminate_launch(self, token: str) -> None:
+    @defer.inlineCallbacks
+    def _end_launch(self, token: str) -> Generator[Any, Any, None]:
         """Terminate whatever a failed launch call may have started."""
         try:
-            found = self._ec2().describe_instances(
-                Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [token]}]
+            found = yield self._ask(
+                "looking for a failed launch's instance",
+                lambda: thd_tagged(self.ec2(), {LAUNCH_TAG: token}),
             )
-            for reservation in found["Reservations"]:
-                for instance in reservation["Instances"]:
-                    if instance["State"]["Name"] not in GONE:
-                        self._thd_terminate(instance["InstanceId"], wait=False)
-        except (ClientError, BotoCoreError) as error:
+        except Exception as error:
             self._say(f"could not look for instances of the failed launch: {problem(error)}")
+            return
+        for instance in found:
+            yield self._end(instance["InstanceId"], wait=False)
