@@ -18,6 +18,7 @@ from config.builds import (
     collapse,
     janitor,
     limits,
+    pipelines,
     schedulers,
     superseded,
 )
@@ -57,6 +58,10 @@ def build(settings: Settings) -> dict[str, Any]:
         config["services"] += [*reporters(settings, github), *superseded.build(settings)]
         minutes = settings.limits.build_minutes
         config["services"].append(limits.BuildTimeLimit(seconds=minutes * 60, name="time-limit"))
+    triggerables = pipelines.triggerables(settings)
+    if triggerables and {"workers", "schedulers"} & set(master.roles):
+        # Trigger steps find their Triggerable schedulers on the master running the build.
+        config.setdefault("schedulers", []).extend(triggerables)
     if "web" in master.roles:
         hooks = webhook.hook_dialects(settings, github)
         config["www"] = ui.build(settings, hooks)

@@ -18,6 +18,7 @@ from config.builds.instance import InstanceProperties
 from config.builds.isolation import BUILD_ENV, PlumbingEnv
 from config.builds.leftovers import EndLeftovers
 from config.builds.merge import MergeForward
+from config.builds.pipelines import taken, trigger_steps
 from config.builds.recipes import recipe
 from config.builds.trust import keeps_trust
 from config.settings import Builder, Project, Settings, worker_names
@@ -31,8 +32,9 @@ def factory(
     project: Project, builder: Builder, settings: Settings, fetch_config: FetchConfig
 ) -> util.BuildFactory:
     """Checkout (the pushed commit, in a tree kept between builds so a warm worker fetches
-    only news), MergeForward, the recipe, and an end to the processes it left running;
-    first the instance's properties when the builder may run on EC2 workers. Only the
+    only news), MergeForward, the recipe, an end to the processes it left running, and
+    the trigger of the builders it runs next (:mod:`config.builds.pipelines`); first the
+    instance's properties when the builder may run on EC2 workers. Only the
     checkout and the merge get GitHub's credentials (:mod:`config.builds.isolation`)."""
     pools = settings.pools_of(builder)
     machine: list[BuildStep] = [InstanceProperties()] if any(p.kind == "ec2" for p in pools) else []
@@ -44,17 +46,20 @@ def factory(
             *machine,
             Checkout(name="checkout", repourl=project.repository, haltOnFailure=True, env=plumbing),
             MergeForward(project, settings.bot, env=plumbing),
-            *recipe(builder, settings.limits),
+            *recipe(builder, settings.limits, settings.locks),
             *cleanup,
+            *trigger_steps(project, builder),
         ]
     )
 
 
-def locks(builder: Builder) -> list[Any]:
-    """A named worker lock taken exclusively: builders sharing it never share a worker."""
+def locks(builder: Builder, settings: Settings) -> list[Any]:
+    """The builder's ``locks`` (counted), and its ``lock``: a named worker lock taken
+    exclusively, so builders sharing it never share a worker."""
+    counted = taken(builder.locks, settings.locks)
     if builder.lock is None:
-        return []
-    return [WorkerLock(builder.lock, maxCount=1).access("exclusive")]
+        return counted
+    return [*counted, WorkerLock(builder.lock, maxCount=1).access("exclusive")]
 
 
 def expected_failure(project: Project, builder: Builder) -> dict[str, Any]:
@@ -82,7 +87,7 @@ def build(settings: Settings, fetch_config: FetchConfig) -> list[util.BuilderCon
             factory=factory(project, builder, settings, fetch_config),
             env=BUILD_ENV,
             project=project.name,
-            locks=locks(builder),
+            locks=locks(builder, settings),
             canStartBuild=keeps_trust(untrusted_workers(settings, builder)),
             **expected_failure(project, builder),
         )

@@ -44,7 +44,7 @@ def on_push(project: Project, settings: Settings) -> BaseScheduler:
         name=f"{project.name}-push",
         change_filter=push_filter(project, settings.changes.branches),
         treeStableTimer=settings.tree_stable_timer or None,
-        builderNames=[b.name for b in project.builders],
+        builderNames=[b.name for b in project.on_changes()],
     )
 
 
@@ -54,7 +54,7 @@ def forced(project: Project) -> BaseScheduler:
         name=f"{project.name}-force",
         buttonName="Force build",
         label=f"Build a branch of {project.name}",
-        builderNames=[b.name for b in project.builders],
+        builderNames=[b.name for b in project.on_changes()],
         reason=util.StringParameter(name="reason", label="Reason", default="", size=60),
         properties=[
             util.StringParameter(

@@ -154,7 +154,7 @@ def build(settings: Settings) -> list[BaseScheduler]:
         return []
     found: list[BaseScheduler] = []
     for project in settings.projects:
-        every = [b.name for b in project.builders]
+        every = [b.name for b in project.on_changes()]
         found.append(on_pull_request(project, settings, untrusted=False, builders=every))
         if forks := settings.fork_builders(project):
             found += [

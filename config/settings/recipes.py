@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from config.settings.pipelines import TakenLock, check_triggers
 from config.settings.values import (
     Command,
     Name,
@@ -25,6 +26,8 @@ class StepOptions(Section):
     name: Name | None = None
     workdir: Text | None = None
     halt_on_failure: bool = True
+    # Locks (of the top-level ``locks``) the step holds while it runs.
+    locks: list[TakenLock] = Field(default_factory=list)
 
 
 class CommandOptions(StepOptions):
@@ -84,8 +87,61 @@ class UploadStep(StepOptions):
     url: Text | None = None
 
 
-Step = Annotated[RunStep | TestStep | LintStep | DocsStep | UploadStep, Field(discriminator="kind")]
-STEP_KINDS = ("run", "test", "lint", "docs", "upload")
+RESERVED_PROPERTIES = frozenset(
+    [
+        "branch",
+        "revision",
+        "repository",
+        "project",
+        "codebase",
+        "got_revision",
+        "buildername",
+        "buildnumber",
+        "workername",
+        "builddir",
+        "scheduler",
+        "owner",
+        "reason",
+        "base",
+        "untrusted",
+        "pull_request",
+        "pull_request_url",
+        "merge_base",
+        "lint_revision",
+        "merged_revision",
+        "merge_target_revision",
+        "expected_failure",
+        "pool",
+        "build_started_at",
+    ]
+)
+"""Properties Buildbot or this master set, which a ``property`` step may not overwrite
+(a build must not, say, make its triggered builds trusted)."""
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_PROPERTIES:
+        raise PydanticCustomError(
+            "reserved", "{name} is a property the master sets itself", {"name": show(name)}
+        )
+    return name
+
+
+class PropertyStep(CommandOptions):
+    """Sets the build property ``property`` to a command's output (stripped), e.g. the
+    version; later steps' commands use it as ``%(prop:<property>)s`` and the builders
+    this one triggers get it."""
+
+    kind: Literal["property"]
+    property: Annotated[Name, AfterValidator(_not_reserved)]
+    command: Command
+
+
+Step = Annotated[
+    RunStep | TestStep | LintStep | DocsStep | UploadStep | PropertyStep,
+    Field(discriminator="kind"),
+]
+STEP_KINDS = ("run", "test", "lint", "docs", "upload", "property")
 
 
 class Builder(Section):
@@ -95,6 +151,18 @@ class Builder(Section):
     lock: Name | None = None
     # The worker pools (by name) whose workers may run its builds; null: every pool.
     pools: Annotated[list[Name], Field(min_length=1)] | None = None
+    # Locks (of the top-level ``locks``) a build holds from its start to its end.
+    locks: list[TakenLock] = Field(default_factory=list)
+    # Builders of this project that run, for the same merged tree, once a build succeeds.
+    then: list[Name] = Field(default_factory=list)
+    # Whether a build waits for those it triggered (and takes their worst result).
+    wait: bool = False
+    # Runs only when another builder's ``then`` names it, never on pushes by itself.
+    triggered: bool = False
+
+    def property_names(self) -> list[str]:
+        """The properties its ``property`` steps set."""
+        return [step.property for step in self.steps if isinstance(step, PropertyStep)]
 
 
 class Project(Section):
@@ -122,6 +190,23 @@ class Project(Section):
     def _builder_names_unique(self) -> Project:
         require_unique("builder", [b.name for b in self.builders])
         return self
+
+    @model_validator(mode="after")
+    def _triggers_fit(self) -> Project:
+        check_triggers(
+            [b.name for b in self.builders],
+            [b.then for b in self.builders],
+            [b.triggered for b in self.builders],
+        )
+        return self
+
+    def on_changes(self) -> list[Builder]:
+        """The builders that pushes and pull requests start: those not ``triggered``."""
+        return [b for b in self.builders if not b.triggered]
+
+    def triggers_of(self, builder: Builder) -> list[Builder]:
+        """The builders whose ``then`` names ``builder``."""
+        return [b for b in self.builders if builder.name in b.then]
 
     @model_validator(mode="after")
     def _failing_builders_exist(self) -> Project:
