@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from buildbot.locks import WorkerLock
 from buildbot.plugins import util
 from buildbot.process.buildstep import BuildStep
 
@@ -18,7 +17,7 @@ from config.builds.instance import InstanceProperties
 from config.builds.isolation import BUILD_ENV, PlumbingEnv
 from config.builds.leftovers import EndLeftovers
 from config.builds.merge import MergeForward
-from config.builds.pipelines import taken, trigger_steps
+from config.builds.pipelines import LockTable, lock_table, taken, trigger_steps
 from config.builds.recipes import recipe
 from config.builds.trust import keeps_trust
 from config.settings import Builder, Project, Settings, worker_names
@@ -29,7 +28,11 @@ repository with: its credentials, or nothing."""
 
 
 def factory(
-    project: Project, builder: Builder, settings: Settings, fetch_config: FetchConfig
+    project: Project,
+    builder: Builder,
+    settings: Settings,
+    fetch_config: FetchConfig,
+    locks: LockTable | None = None,
 ) -> util.BuildFactory:
     """Checkout (the pushed commit, in a tree kept between builds so a warm worker fetches
     only news), MergeForward, the recipe, an end to the processes it left running, and
@@ -41,25 +44,26 @@ def factory(
     # A worker running several builds at once cannot tell whose processes are whose.
     cleanup: list[BuildStep] = [EndLeftovers()] if all(p.max_builds == 1 for p in pools) else []
     plumbing = PlumbingEnv(fetch_config(project.repository))
+    table = lock_table(settings) if locks is None else locks
     return util.BuildFactory(
         [
             *machine,
             Checkout(name="checkout", repourl=project.repository, haltOnFailure=True, env=plumbing),
             MergeForward(project, settings.bot, env=plumbing),
-            *recipe(builder, settings.limits, settings.locks),
+            *recipe(project, builder, settings.limits, table),
             *cleanup,
             *trigger_steps(project, builder),
         ]
     )
 
 
-def locks(builder: Builder, settings: Settings) -> list[Any]:
+def builder_locks(builder: Builder, table: LockTable) -> list[Any]:
     """The builder's ``locks`` (counted), and its ``lock``: a named worker lock taken
     exclusively, so builders sharing it never share a worker."""
-    counted = taken(builder.locks, settings.locks)
+    counted = taken(builder.locks, table)
     if builder.lock is None:
         return counted
-    return [*counted, WorkerLock(builder.lock, maxCount=1).access("exclusive")]
+    return [*counted, table[builder.lock].access("exclusive")]
 
 
 def expected_failure(project: Project, builder: Builder) -> dict[str, Any]:
@@ -78,16 +82,17 @@ def projects(settings: Settings) -> list[util.Project]:
 def build(settings: Settings, fetch_config: FetchConfig) -> list[util.BuilderConfig]:
     """One BuilderConfig per recipe, on the workers of its pools; ``fetch_config`` says
     what each repository is fetched with (:func:`config.github.credentials.fetch_config`)."""
+    table = lock_table(settings)
     return [
         util.BuilderConfig(
             name=builder.name,
             workernames=[
                 name for pool in settings.pools_of(builder) for name in worker_names(pool)
             ],
-            factory=factory(project, builder, settings, fetch_config),
+            factory=factory(project, builder, settings, fetch_config, table),
             env=BUILD_ENV,
             project=project.name,
-            locks=locks(builder, settings),
+            locks=builder_locks(builder, table),
             canStartBuild=keeps_trust(untrusted_workers(settings, builder)),
             **expected_failure(project, builder),
         )

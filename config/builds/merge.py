@@ -11,6 +11,7 @@ from buildbot.process.results import FAILURE, SUCCESS
 from twisted.internet import defer
 
 from config.builds.branches import merge_plan
+from config.builds.conditions import is_tag_build
 from config.builds.scripts import printed, script
 from config.settings import BotIdentity, Project
 
@@ -61,9 +62,6 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
 
     __repr__ = __str__
 
-    def _is_tag(self) -> bool:
-        return any(change.category == "tag" for change in self.build.allChanges())
-
     @defer.inlineCallbacks
     def _run(
         self, command: list[str], env: dict[str, str] | None = None, **options: Any
@@ -89,7 +87,7 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
         if url := self.getProperty("pull_request_url"):
             yield self.addURL(f"pull request #{self.getProperty('pull_request')}", url)
         chosen = merge_plan(
-            branch, self.project, is_tag=self._is_tag(), base=self.getProperty("base")
+            branch, self.project, is_tag=is_tag_build(self.build), base=self.getProperty("base")
         )
         if chosen.kind == "main":
             rc, parent = yield self._run(["git", "rev-parse", "--verify", "--quiet", "HEAD~1"])

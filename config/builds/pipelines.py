@@ -16,14 +16,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from buildbot.locks import BaseLockId, MasterLock, WorkerLock
-from buildbot.plugins import schedulers, steps, util
+from buildbot.plugins import schedulers, steps
 from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
 from buildbot.schedulers.base import BaseScheduler
 
+from config.builds.conditions import runs_here
 from config.builds.merge import MERGE_TARGET, MERGED
 from config.builds.trust import UNTRUSTED, is_untrusted
-from config.settings import Builder, Lock, LockUse, Project, Settings
+from config.settings import Builder, LockUse, Project, Settings
 
 PASSED = ("base", MERGED, MERGE_TARGET)
 """The properties every triggered build gets from its trigger (when set there)."""
@@ -57,33 +58,46 @@ def known_properties(project: Project, builder: Builder) -> list[str]:
     return found
 
 
-def passed_properties(names: list[str]) -> Any:
-    """A renderable of the properties a trigger hands on: ``names`` (those set) and
-    whether the build is of untrusted code."""
-
-    @util.renderer
-    def render(props: Any) -> dict[str, Any]:
-        passed = {name: props.getProperty(name) for name in names}
-        passed = {name: value for name, value in passed.items() if value is not None}
-        build = props.getBuild()
-        if any(is_untrusted(request) for request in build.requests):
-            passed[UNTRUSTED] = True
-        return passed
-
-    return render
-
-
 def succeeded(step: BuildStep) -> bool:
     """Whether the build so far succeeded (a step that does not halt may have failed)."""
     return step.build.results in (SUCCESS, WARNINGS)
 
 
 class TriggerNext(steps.Trigger):
-    """Buildbot's Trigger step, saying why it did not trigger when it was skipped."""
+    """Buildbot's Trigger step handing on the properties ``passed`` that the build has
+    (and whether it builds untrusted code), and saying why it did not trigger when it was
+    skipped."""
+
+    def __init__(
+        self,
+        passed: list[str],
+        project: Project,
+        conditions: dict[str, list[str] | None],
+        **kwargs: Any,
+    ) -> None:
+        self.passed = passed
+        self.project = project
+        self.conditions = conditions
+        super().__init__(schedulerNames=list(conditions), **kwargs)
+
+    def getSchedulersAndProperties(self) -> list[dict[str, Any]]:
+        """Buildbot's customisation point for what to trigger with which properties: the
+        builders whose ``branches`` take this build's branch."""
+        values = {name: self.getProperty(name) for name in self.passed}
+        properties = {name: value for name, value in values.items() if value is not None}
+        if any(is_untrusted(request) for request in self.build.requests):
+            properties[UNTRUSTED] = True
+        return [
+            {"sched_name": name, "props_to_set": properties, "unimportant": False}
+            for name, rules in self.conditions.items()
+            if runs_here(rules, self.project, self)
+        ]
 
     def getResultSummary(self) -> dict[str, str]:
         if self.results == SKIPPED:
             return {"step": "not triggered: the build did not succeed"}
+        if self.triggeredNames == []:
+            return {"step": "nothing to trigger on this branch"}
         summary: dict[str, str] = super().getResultSummary()
         return summary
 
@@ -92,13 +106,15 @@ def trigger_steps(project: Project, builder: Builder) -> list[BuildStep]:
     """The step that triggers ``builder.then`` after a successful build (none without)."""
     if not builder.then:
         return []
+    targets = [b for b in project.builders if b.name in builder.then]
     return [
         TriggerNext(
             name="trigger",
-            schedulerNames=[scheduler_name(name) for name in builder.then],
+            conditions={scheduler_name(b.name): b.branches for b in targets},
+            project=project,
             waitForFinish=builder.wait,
             updateSourceStamp=True,  # the commit checked out, not the branch's newest
-            set_properties=passed_properties([*PASSED, *known_properties(project, builder)]),
+            passed=[*PASSED, *known_properties(project, builder)],
             doStepIf=succeeded,
             hideStepIf=False,
             haltOnFailure=True,
@@ -106,13 +122,26 @@ def trigger_steps(project: Project, builder: Builder) -> list[BuildStep]:
     ]
 
 
-def lock_id(name: str, lock: Lock) -> BaseLockId:
-    """The Buildbot lock of a ``locks`` entry: Buildbot finds the one real lock by name."""
-    if lock.per == "worker":
-        return WorkerLock(name, maxCount=lock.count)
-    return MasterLock(name, maxCount=lock.count)
+LockTable = Mapping[str, BaseLockId]
+"""The master's locks by name: Buildbot wants one object per lock across its config."""
 
 
-def taken(uses: list[LockUse], defined: Mapping[str, Lock]) -> list[Any]:
+def lock_table(settings: Settings) -> LockTable:
+    """The ``locks`` of the settings, and the exclusive worker locks builders name in
+    ``lock``."""
+    table: dict[str, BaseLockId] = {
+        name: WorkerLock(name, maxCount=lock.count)
+        if lock.per == "worker"
+        else MasterLock(name, maxCount=lock.count)
+        for name, lock in settings.locks.items()
+    }
+    for project in settings.projects:
+        for builder in project.builders:
+            if builder.lock is not None and builder.lock not in table:
+                table[builder.lock] = WorkerLock(builder.lock, maxCount=1)
+    return table
+
+
+def taken(uses: list[LockUse], table: LockTable) -> list[Any]:
     """The lock accesses of a builder's or a step's ``locks``."""
-    return [lock_id(use.name, defined[use.name]).access(use.access) for use in uses]
+    return [table[use.name].access(use.access) for use in uses]

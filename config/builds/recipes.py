@@ -4,7 +4,7 @@ Buildbot step class that shows its results best in the UI."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from buildbot.plugins import steps, util
@@ -13,25 +13,23 @@ from buildbot.process.results import FAILURE
 from twisted.internet import defer
 
 from config.builds import uploads
+from config.builds.conditions import step_condition
 from config.builds.counts import Lint, Pytest
 from config.builds.limits import MB, Bounded
-from config.builds.pipelines import taken
+from config.builds.pipelines import LockTable, taken
 from config.settings import (
     Builder,
     CommandOptions,
     DocsStep,
     Limits,
     LintStep,
-    Lock,
+    Project,
     PropertyStep,
     RunStep,
     StepOptions,
     TestStep,
     UploadStep,
 )
-
-Locks = Mapping[str, Lock]
-"""The settings' ``locks``, by name."""
 
 PROPERTY = re.compile(r"%\(prop:")
 LONE_PERCENT = re.compile(r"%(?!\(prop:)")
@@ -46,7 +44,7 @@ def with_properties(command: list[str]) -> list[Any]:
     ]
 
 
-def _options(step: StepOptions, locks: Locks) -> dict[str, Any]:
+def _options(step: StepOptions, locks: LockTable) -> dict[str, Any]:
     """The arguments every recipe step kind shares."""
     options: dict[str, Any] = {
         "haltOnFailure": step.halt_on_failure,
@@ -72,7 +70,7 @@ class Sphinx(Bounded, steps.Sphinx):
     """Buildbot's Sphinx, bounded."""
 
 
-def _command_options(step: CommandOptions, limits: Limits, locks: Locks) -> dict[str, Any]:
+def _command_options(step: CommandOptions, limits: Limits, locks: LockTable) -> dict[str, Any]:
     return {
         **_options(step, locks),
         "env": step.env,
@@ -113,11 +111,11 @@ class SetProperty(Bounded, steps.SetPropertyFromCommand):
 PROPERTY_LIMIT = 1000
 
 
-def run_step(step: RunStep, limits: Limits, locks: Locks) -> BuildStep:
+def run_step(step: RunStep, limits: Limits, locks: LockTable) -> BuildStep:
     return Run(command=with_properties(step.command), **_command_options(step, limits, locks))
 
 
-def test_step(step: TestStep, limits: Limits, locks: Locks) -> BuildStep:
+def test_step(step: TestStep, limits: Limits, locks: LockTable) -> BuildStep:
     options = {"name": "test", **_command_options(step, limits, locks)}
     command = with_properties(step.command)
     if step.runner == "trial":
@@ -127,7 +125,7 @@ def test_step(step: TestStep, limits: Limits, locks: Locks) -> BuildStep:
     return Pytest(command=command, **options)
 
 
-def lint_step(step: LintStep, limits: Limits, locks: Locks) -> BuildStep:
+def lint_step(step: LintStep, limits: Limits, locks: LockTable) -> BuildStep:
     return Lint(
         command=with_properties(step.command),
         warningPattern=step.warning_pattern,
@@ -135,7 +133,7 @@ def lint_step(step: LintStep, limits: Limits, locks: Locks) -> BuildStep:
     )
 
 
-def property_step(step: PropertyStep, limits: Limits, locks: Locks) -> BuildStep:
+def property_step(step: PropertyStep, limits: Limits, locks: LockTable) -> BuildStep:
     return SetProperty(
         property_name=step.property,
         command=with_properties(step.command),
@@ -143,7 +141,7 @@ def property_step(step: PropertyStep, limits: Limits, locks: Locks) -> BuildStep
     )
 
 
-def docs_step(step: DocsStep, limits: Limits, locks: Locks) -> BuildStep:
+def docs_step(step: DocsStep, limits: Limits, locks: LockTable) -> BuildStep:
     return Sphinx(
         sphinx=step.sphinx,
         sphinx_sourcedir=step.sourcedir,
@@ -154,7 +152,7 @@ def docs_step(step: DocsStep, limits: Limits, locks: Locks) -> BuildStep:
     )
 
 
-def upload_step(step: UploadStep, limits: Limits, locks: Locks) -> list[BuildStep]:
+def upload_step(step: UploadStep, limits: Limits, locks: LockTable) -> list[BuildStep]:
     """The directory goes to the build's results directory, then is published."""
     name = step.name or "upload"
     upload = uploads.BoundedUpload(
@@ -168,7 +166,7 @@ def upload_step(step: UploadStep, limits: Limits, locks: Locks) -> list[BuildSte
     return [upload, uploads.Publish(name)]
 
 
-RECIPE_STEPS: dict[str, Callable[[Any, Limits, Locks], BuildStep | list[BuildStep]]] = {
+RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {
     "run": run_step,
     "test": test_step,
     "lint": lint_step,
@@ -178,10 +176,16 @@ RECIPE_STEPS: dict[str, Callable[[Any, Limits, Locks], BuildStep | list[BuildSte
 }
 
 
-def recipe(builder: Builder, limits: Limits, locks: Locks) -> list[BuildStep]:
-    """The Buildbot steps of ``builder``'s recipe, in order."""
+def recipe(project: Project, builder: Builder, limits: Limits, locks: LockTable) -> list[BuildStep]:
+    """The Buildbot steps of ``builder``'s recipe, in order; a step with ``branches`` is
+    skipped on other branches, saying so."""
     made: list[BuildStep] = []
     for step in builder.steps:
         steps_of_kind = RECIPE_STEPS[step.kind](step, limits, locks)
-        made += steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
+        these = steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
+        if step.branches is not None:
+            for one in these:
+                one.set_step_arg("doStepIf", step_condition(step.branches, project))
+                one.set_step_arg("hideStepIf", False)
+        made += these
     return made

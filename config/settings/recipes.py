@@ -19,6 +19,10 @@ from config.settings.values import (
     show,
 )
 
+Branches = Annotated[list[Text], Field(min_length=1)]
+"""A ``branches`` condition: ``main``, ``release`` (release branches and version tags),
+``pull_requests``, or glob patterns of branch names."""
+
 
 class StepOptions(Section):
     """What every recipe step has: its name in the UI, where it runs, whether it halts."""
@@ -28,6 +32,8 @@ class StepOptions(Section):
     halt_on_failure: bool = True
     # Locks (of the top-level ``locks``) the step holds while it runs.
     locks: list[TakenLock] = Field(default_factory=list)
+    # Runs only on these (main, release, pull_requests, or globs); null: every branch.
+    branches: Branches | None = None
 
 
 class CommandOptions(StepOptions):
@@ -153,6 +159,8 @@ class Builder(Section):
     pools: Annotated[list[Name], Field(min_length=1)] | None = None
     # Locks (of the top-level ``locks``) a build holds from its start to its end.
     locks: list[TakenLock] = Field(default_factory=list)
+    # Builds only on these (main, release, pull_requests, or globs); null: every branch.
+    branches: Branches | None = None
     # Builders of this project that run, for the same merged tree, once a build succeeds.
     then: list[Name] = Field(default_factory=list)
     # Whether a build waits for those it triggered (and takes their worst result).

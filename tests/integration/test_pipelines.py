@@ -9,6 +9,7 @@ push builds ``master``, whose package build fails, and triggers nothing.
 from __future__ import annotations
 
 import copy
+import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ def builders(hold_log: Path) -> list[dict[str, Any]]:
         "steps": [
             {"kind": "property", "property": "version", "command": ["cat", "VERSION"]},
             TREE,
+            {"kind": "run", "name": "publish", "command": ["true"], "branches": ["release"]},
             # Not halting: a failed build reaches its trigger step, which it skips.
             {
                 "kind": "run",
@@ -69,7 +71,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master,
     ``-`` on leaving)."""
     root = tmp_path_factory.mktemp("pipeline")
     repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
+    repo.commit({"README": "hello\n", "VERSION": "1.2.3\n"}, "initial")
     repo.push()
     hold_log = root / "holders.log"
     settings = local_settings(
@@ -89,7 +91,17 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master,
 
 
 def tree_of(master: Master, build: dict[str, Any]) -> str:
-    return master.log(build["buildid"], "tree").split()[-1] if build else ""
+    """The tree id the build's worker had checked out and merged."""
+    text = master.log(build["buildid"], "tree")
+    [tree] = re.findall(r"^[0-9a-f]{40}$", text, re.MULTILINE)
+    return str(tree)
+
+
+def parent_of(master: Master, build: dict[str, Any]) -> int:
+    """The build that triggered ``build`` (its buildset's parent), as the UI links it."""
+    [request] = master.get(f"buildrequests/{build['buildrequestid']}")["buildrequests"]
+    [buildset] = master.get(f"buildsets/{request['buildsetid']}")["buildsets"]
+    return int(buildset["parent_buildid"])
 
 
 def line_of(log: str, prefix: str) -> str:
@@ -108,9 +120,7 @@ def test_triggered_builds_build_the_same_merged_tree_under_the_lock(
         "echo moved > moved.txt\ngit add moved.txt\ngit commit --quiet -m moved\n"
         "git push --quiet origin master\n"
     )
-    repo.branch("feature", "master")
-    repo.commit({"VERSION": "1.2.3\n"}, "version")
-    repo.push_commit("feature", {"check.sh": f"sh {shlex.quote(str(mover))}\n"})
+    repo.push_commit("feature", {"check.sh": f"sh {shlex.quote(str(mover))}\n"}, start="master")
 
     builds = master.wait_for_builds(5)
     master.wait_idle()
@@ -128,13 +138,16 @@ def test_triggered_builds_build_the_same_merged_tree_under_the_lock(
     assert master.properties(on_master["buildid"])["branch"] == "master"
     assert sorted(by_builder[b["builderid"]] for b in accepted) == ACCEPTANCE
 
+    steps = {step["name"]: step for step in master.steps(feature["buildid"])}
+    assert steps["publish"]["results"] == SKIPPED
+    assert steps["publish"]["state_string"] == "only on release (skipped)"
     trigger_props = master.properties(feature["buildid"])
     assert trigger_props["version"] == "1.2.3"
     moved = repo.git("rev-parse", "origin/master")
     assert trigger_props["merge_target_revision"] != moved  # master did move on
     for build in accepted:
         assert build["results"] == SUCCESS
-        assert build["parentbuildid"] == feature["buildid"]
+        assert parent_of(master, build) == feature["buildid"]
         props = master.properties(build["buildid"])
         assert props["merged_revision"] == trigger_props["merged_revision"]
         assert tree_of(master, build) == tree_of(master, feature)
@@ -152,6 +165,6 @@ def test_failed_build_shows_its_trigger_skipped(pipeline: tuple[Master, GitRepo,
     master, _, _ = pipeline
     [failed] = master.builds(complete="true", results=FAILURE)
     steps = {s["name"]: s for s in master.steps(failed["buildid"])}
-    assert steps["check"]["results"] == FAILURE
+    assert steps["check"]["results"] == FAILURE, steps
     assert steps["trigger"]["results"] == SKIPPED
     assert steps["trigger"]["state_string"] == "not triggered: the build did not succeed"
