@@ -89,6 +89,8 @@ def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
         "flocker-lint",
         "flocker-docs",
         "flocker-packages",
+        "flocker-acceptance-ubuntu",
+        "flocker-acceptance-fedora",
         "flocker-functional-tests",
     ]
     config = master.build(settings)
