@@ -74,6 +74,13 @@ def expected_failure(project: Project, builder: Builder) -> dict[str, Any]:
     return {"tags": ["expected-failure"], "properties": {"expected_failure": True}}
 
 
+def properties(project: Project, builder: Builder) -> dict[str, Any]:
+    """The builder's ``properties`` (a matrix's axes among them) and what
+    :func:`expected_failure` adds."""
+    found = expected_failure(project, builder)
+    return {**found, "properties": {**builder.properties, **found.get("properties", {})}}
+
+
 def projects(settings: Settings) -> list[util.Project]:
     """Buildbot projects, grouping each project's builders in the UI."""
     return [util.Project(name=p.name, description=p.repository) for p in settings.projects]
@@ -94,7 +101,7 @@ def build(settings: Settings, fetch_config: FetchConfig) -> list[util.BuilderCon
             project=project.name,
             locks=builder_locks(builder, table),
             canStartBuild=keeps_trust(untrusted_workers(settings, builder)),
-            **expected_failure(project, builder),
+            **properties(project, builder),
         )
         for project in settings.projects
         for builder in project.builders

@@ -12,6 +12,7 @@ from config.settings.buildmaster import Buildmaster
 from config.settings.builds import BotIdentity, Changes, Limits, Results
 from config.settings.deploy import Deploy
 from config.settings.github import GitHub
+from config.settings.matrices import check_matrix_pools
 from config.settings.pipelines import CountedLock, check_locks
 from config.settings.recipes import Builder, Project
 from config.settings.values import Name, Seconds, Section, require_unique, show
@@ -51,6 +52,14 @@ class Settings(Section):
         require_unique("project", [p.name for p in self.projects], key="projects")
         builders = [b.name for p in self.projects for b in p.builders]
         require_unique("builder", builders, key="projects")
+        return self
+
+    @model_validator(mode="after")
+    def _matrix_pools_fit(self) -> Settings:
+        pools = [pool.name for pool in self.workers]
+        for p, project in enumerate(self.projects):
+            for builder in project.builders:
+                check_matrix_pools(f"projects[{p}]", builder, pools)
         return self
 
     @model_validator(mode="after")

@@ -54,15 +54,19 @@ def graph_error(key: str, message: str, **values: Any) -> PydanticCustomError:
 
 
 def check_triggers(
-    names: Sequence[str], then: Sequence[Sequence[str]], triggered: Sequence[bool]
+    keys: Sequence[str],
+    names: Sequence[str],
+    then: Sequence[Sequence[str]],
+    triggered: Sequence[bool],
 ) -> None:
-    """A project's trigger graph: builder ``i`` is ``names[i]``, triggers ``then[i]`` and
-    runs only when triggered if ``triggered[i]``; raises the first problem found."""
+    """A project's trigger graph: builder ``i`` (written at ``keys[i]``) is ``names[i]``,
+    triggers ``then[i]`` and runs only when triggered if ``triggered[i]``; raises the
+    first problem found."""
     index = {name: i for i, name in enumerate(names)}
     named_by: set[str] = set()
     for i, targets in enumerate(then):
         for target in targets:
-            key = f"builders[{i}].then"
+            key = f"{keys[i]}.then"
             if target not in index:
                 raise graph_error(key, "no builder named {name} in this project", name=show(target))
             if not triggered[index[target]]:
@@ -76,13 +80,13 @@ def check_triggers(
     for i, name in enumerate(names):
         if triggered[i] and name not in named_by:
             raise graph_error(
-                f"builders[{i}].triggered",
+                f"{keys[i]}.triggered",
                 "no builder's then names {name}, so it would never run",
                 name=show(name),
             )
     if cycle := find_cycle({name: then[i] for i, name in enumerate(names)}):
         raise graph_error(
-            f"builders[{index[cycle[0]]}].then",
+            f"{keys[index[cycle[0]]]}.then",
             "builders trigger each other in a cycle: {cycle}",
             cycle=" -> ".join(cycle),
         )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from config.settings.matrices import expand
 from config.settings.pipelines import TakenLock, check_triggers
 from config.settings.values import (
     Command,
@@ -167,6 +168,14 @@ class Builder(Section):
     wait: bool = False
     # Runs only when another builder's ``then`` names it, never on pushes by itself.
     triggered: bool = False
+    # Properties every build of it has; a matrix adds its axes.
+    properties: dict[Annotated[Name, AfterValidator(_not_reserved)], Text] = Field(
+        default_factory=dict
+    )
+    # Axes, each a list of values: one builder per combination (config/settings/matrices.py).
+    matrix: dict[Name, Annotated[list[Name], Field(min_length=1)]] | None = None
+    # The axis whose value names the pool each combination runs on.
+    pools_from: Name | None = None
 
     def property_names(self) -> list[str]:
         """The properties its ``property`` steps set."""
@@ -201,12 +210,25 @@ class Project(Section):
 
     @model_validator(mode="after")
     def _triggers_fit(self) -> Project:
+        """Matrices expanded (:mod:`.matrices`), then the trigger graph checked; errors
+        name the builders as written."""
+        builders, origin = expand(self.builders)
+        require_unique("builder", [b.name for b in builders])
         check_triggers(
-            [b.name for b in self.builders],
-            [b.then for b in self.builders],
-            [b.triggered for b in self.builders],
+            [f"builders[{i}]" for i in origin],
+            [b.name for b in builders],
+            [b.then for b in builders],
+            [b.triggered for b in builders],
         )
-        return self
+        # A matrix named in failing_builders: each of its builders (names of no builder
+        # stay, for their own check).
+        written = {b.name for b in self.builders if b.matrix}
+        failing = [name for name in self.failing_builders if name not in written] + [
+            made.name
+            for made, i in zip(builders, origin, strict=True)
+            if self.builders[i].name in written & set(self.failing_builders)
+        ]
+        return self.model_copy(update={"builders": builders, "failing_builders": failing})
 
     def on_changes(self) -> list[Builder]:
         """The builders that pushes and pull requests start: those not ``triggered``."""

@@ -1,4 +1,4 @@
-"""The pipeline graph and its locks are checked when the settings load: each mistake is one
+"""The pipeline graph (matrices expanded) and its locks are checked when the settings load: each mistake is one
 line naming the key, and no generated graph gets a traceback."""
 
 from __future__ import annotations
@@ -135,6 +135,10 @@ GRAPHS = st.lists(
             "triggered": st.booleans(),
             "wait": st.booleans(),
             "locks": st.lists(st.one_of(NAMES, st.integers(), st.none()), max_size=2),
+            "matrix": st.dictionaries(
+                st.sampled_from(["d", "p"]), st.lists(st.sampled_from(["x", "y"]), max_size=2)
+            ),
+            "pools_from": st.sampled_from(["d", "p", "q"]),
         },
     ),
     min_size=1,
