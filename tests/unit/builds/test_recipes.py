@@ -88,9 +88,10 @@ def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
         "flocker-coverage",
         "flocker-lint",
         "flocker-docs",
-        "flocker-packages",
-        "flocker-acceptance-ubuntu",
-        "flocker-acceptance-fedora",
+        "flocker-packages-ubuntu-24.04",
+        "flocker-packages-fedora-41",
+        "flocker-acceptance-ubuntu-24.04-aws",
+        "flocker-acceptance-fedora-41-aws",
         "flocker-functional-tests",
     ]
     config = master.build(settings)
