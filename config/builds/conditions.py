@@ -9,10 +9,15 @@ from typing import Any
 from config.builds.branches import on_branches, said
 from config.settings import Project
 
+PUSHED_TAG = "pushed_tag"
+"""The property by which a triggered build knows it builds a tag (it has no changes)."""
+
 
 def is_tag_build(build: Any) -> bool:
     """Whether a build (Buildbot's ``Build``) builds a pushed tag."""
-    return any(change.category == "tag" for change in build.allChanges())
+    return bool(build.getProperty(PUSHED_TAG)) or any(
+        change.category == "tag" for change in build.allChanges()
+    )
 
 
 def runs_here(rules: list[str] | None, project: Project, step: Any) -> bool:

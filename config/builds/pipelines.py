@@ -21,12 +21,12 @@ from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
 from buildbot.schedulers.base import BaseScheduler
 
-from config.builds.conditions import runs_here
+from config.builds.conditions import PUSHED_TAG, is_tag_build, runs_here
 from config.builds.merge import MERGE_TARGET, MERGED
 from config.builds.trust import UNTRUSTED, is_untrusted
 from config.settings import Builder, LockUse, Project, Settings
 
-PASSED = ("base", MERGED, MERGE_TARGET)
+PASSED = ("base", "pull_request", MERGED, MERGE_TARGET)
 """The properties every triggered build gets from its trigger (when set there)."""
 
 
@@ -87,6 +87,8 @@ class TriggerNext(steps.Trigger):
         properties = {name: value for name, value in values.items() if value is not None}
         if any(is_untrusted(request) for request in self.build.requests):
             properties[UNTRUSTED] = True
+        if is_tag_build(self.build):
+            properties[PUSHED_TAG] = True
         return [
             {"sched_name": name, "props_to_set": properties, "unimportant": False}
             for name, rules in self.conditions.items()

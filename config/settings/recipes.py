@@ -118,6 +118,7 @@ RESERVED_PROPERTIES = frozenset(
         "merged_revision",
         "merge_target_revision",
         "expected_failure",
+        "pushed_tag",
         "pool",
         "build_started_at",
     ]
