@@ -22,7 +22,14 @@ from config.builds import (
     schedulers,
     superseded,
 )
-from config.github import approval, credentials, records, statuses, webhook
+from config.github import (
+    approval,
+    credentials,
+    pipeline_statuses,
+    records,
+    statuses,
+    webhook,
+)
 from config.settings import Settings
 from config.web import metrics, results, ui
 from config.workers import pools
@@ -106,7 +113,9 @@ def reporters(settings: Settings, github: credentials.Credentials | None) -> lis
     """GitHub's commit statuses and Zulip's streams, for the sections the settings have."""
     found: list[BuildbotService] = []
     if settings.github is not None and github is not None and settings.github.report_status:
-        found.append(statuses.github_status(settings.github, github.for_job(credentials.STATUSES)))
+        token = github.for_job(credentials.STATUSES)
+        found.append(statuses.github_status(settings.github, token))
+        found += pipeline_statuses.build(settings.github, token, settings)
     return [*found, *zulip.build(settings)]
 
 

@@ -19,7 +19,8 @@ import pytest
 
 from local.cluster import LocalCluster
 from tests.conftest import local_settings
-from tests.harness import FAILURE, GIT_ENV, SKIPPED, SUCCESS, GitRepo, Master
+from tests.harness import FAILURE, GIT_ENV, SKIPPED, SUCCESS, GitRepo, Master, wait_for
+from tests.recording_server import RecordingServer
 
 pytestmark = pytest.mark.slow
 
@@ -66,9 +67,17 @@ def builders(hold_log: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master, GitRepo, Path]]:
-    """The master, its repository, and the log of the lock's holders (``+`` on taking it,
-    ``-`` on leaving)."""
+def github_api() -> Iterator[RecordingServer]:
+    with RecordingServer(status=201) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, github_api: RecordingServer
+) -> Iterator[tuple[Master, GitRepo, Path]]:
+    """The master (reporting statuses to ``github_api``), its repository, and the log of
+    the lock's holders (``+`` on taking it, ``-`` on leaving)."""
     root = tmp_path_factory.mktemp("pipeline")
     repo = GitRepo(root / "repo")
     repo.commit({"README": "hello\n", "VERSION": "1.2.3\n"}, "initial")
@@ -79,6 +88,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master,
         builders(hold_log),
         workers={"kind": "local", "count": 3, "password": "pipeline-pw"},
         locks={"aws-account": 2},
+        github={"token": "ghp_pipeline", "webhook_secret": "hook", "api_url": github_api.url},
     )
     cluster = LocalCluster(root / "master", copy.deepcopy(settings))
     cluster.start()
@@ -168,3 +178,43 @@ def test_failed_build_shows_its_trigger_skipped(pipeline: tuple[Master, GitRepo,
     assert steps["check"]["results"] == FAILURE, steps
     assert steps["trigger"]["results"] == SKIPPED
     assert steps["trigger"]["state_string"] == "not triggered: the build did not succeed"
+
+
+def test_triggered_builders_have_statuses_from_the_pipeline_start(
+    pipeline: tuple[Master, GitRepo, Path], github_api: RecordingServer
+) -> None:
+    master, _, _ = pipeline
+    [feature, on_master] = [
+        b
+        for b in master.builds(complete="true", order="buildid")
+        if b["builderid"] == master.builder("package")["builderid"]
+    ]
+    feature_sha = master.properties(feature["buildid"])["got_revision"]
+    master_sha = master.properties(on_master["buildid"])["got_revision"]
+
+    def sent(sha: str) -> list[tuple[str, str, str]]:
+        return [
+            (r.body["context"], r.body["state"], r.body["description"])
+            for r in github_api.recorded()
+            if r.body and r.path.endswith(f"/statuses/{sha}")
+        ]
+
+    def final(sha: str, context: str) -> list[tuple[str, str, str]] | None:
+        found = sent(sha)
+        mine = [s for s in found if s[0] == context]
+        return found if mine and mine[-1][1] != "pending" else None
+
+    found = wait_for("accept-a's final status", lambda: final(feature_sha, "buildbot/accept-a"))
+    waiting = ("buildbot/accept-a", "pending", "Waiting for package.")
+    package_done = ("buildbot/package", "success", "Build succeeded.")
+    # Pending as soon as package started: before package's own result.
+    assert waiting in found, found
+    assert found.index(waiting) < found.index(package_done)
+    assert ("buildbot/accept-a", "success", "Build succeeded.") in found
+    # The failed package build of master says its triggered builders will not run.
+    found = wait_for("accept-a's status on master", lambda: final(master_sha, "buildbot/accept-a"))
+    accept = [s for s in found if s[0] == "buildbot/accept-a"]
+    assert accept == [
+        waiting,
+        ("buildbot/accept-a", "failure", "Not run: package did not succeed."),
+    ]

@@ -16,6 +16,8 @@ from config import master
 from config.builds import builders, recipes
 from config.builds.branches import on_branches, said
 from config.builds.pipelines import TriggerNext
+from config.github import pipeline_statuses
+from config.github.pipeline_statuses import TriggeredStatusPush
 from config.settings import validate
 from tests.unit.settings.test_settings import GOOD
 from tests.unit.test_master import CLUSTER
@@ -152,3 +154,16 @@ def test_buildbot_accepts_the_pipeline_config_with_one_object_per_lock() -> None
     found = document()
     found["projects"][0]["builders"][0]["locks"] = ["aws"]  # a lock taken in two places
     MasterConfig.loadFromDict(master.build(validate(found)), "master.cfg")
+
+
+def test_triggered_builders_get_a_status_reporter_with_github() -> None:
+    github = {"token": "t", "webhook_secret": "s"}
+    config = master.build(validate(document(github=github)))
+    assert len([s for s in config["services"] if isinstance(s, TriggeredStatusPush)]) == 1
+    without = document(github=github)
+    without["projects"][0]["builders"] = [{"name": "alone", "steps": [RUN]}]
+    without.pop("locks")
+    config = master.build(validate(without))
+    assert not [s for s in config["services"] if isinstance(s, TriggeredStatusPush)]
+    generators = pipeline_statuses.generators(validate(document()))
+    assert [(g.source, g.target.name) for g in generators] == [("package", "accept")]
