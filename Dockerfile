@@ -22,10 +22,11 @@ RUN python3 -m venv /srv/buildmaster/venv \
 
 FROM ${BASE_IMAGE}
 
-# git: the master's GitPoller runs it. The base's own packages are what we pin to.
+# git: the master's GitPoller runs it; caddy: the HTTPS proxy fabfile.py runs beside the
+# master in a container of this image. The base's own packages are what we pin to.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git ca-certificates caddy \
     && rm -rf /var/lib/apt/lists/*
 
 ENV APP=/srv/buildmaster/app \
@@ -48,7 +49,7 @@ COPY mends /srv/buildmaster/app/mends
 # The EC2 workers' user-data template and the tac lines it appends, read when the
 # configuration is built.
 COPY slave/cloud-init.sh slave/adopt-leftovers.tac /srv/buildmaster/app/slave/
-COPY deploy/__init__.py deploy/health.py /srv/buildmaster/app/deploy/
+COPY deploy/__init__.py deploy/health.py deploy/running.py /srv/buildmaster/app/deploy/
 COPY deploy/entrypoint /usr/local/bin/buildmaster-entrypoint
 RUN mkdir -p "$DATA" && chown buildbot:buildbot "$DATA" && chmod 0750 "$DATA"
 

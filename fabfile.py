@@ -2,16 +2,23 @@
 
     fab -H user@host start   --config-file=config.yml
     fab -H user@host update  --config-file=config.yml [--tag=TAG] [--force]
-    fab -H user@host restart | status | logs [--no-follow] | announce --message=TEXT
+    fab -H user@host stop | restart [--force]
+    fab -H user@host status | logs [--no-follow] | announce --message=TEXT
 
 Every task reads the settings file (default ``config.yml``) and validates it as the master
 would. The ``deploy`` section says which image, docker command, container and volume to
 use; ``deploy.host`` is the host when no ``-H`` is given. The settings reach the container
 in a file only root (and the container's user) can read, named by ``BUILDBOT_CONFIG_FILE``;
 ``deploy.settings_via: env`` passes them as ``BUILDBOT_CONFIG`` instead (visible in
-``docker inspect``). ``update`` refuses while builds run, announces itself on Zulip (when
-the settings have a ``zulip`` section), replaces the container keeping the data volume,
-and goes back to the previous image and settings if the new one does not become healthy.
+``docker inspect``). ``update``, ``stop`` and ``restart`` let running builds finish
+first (the master starts no new ones meanwhile), or with ``--force`` stop them (they end
+cancelled) and say so on Zulip. ``update`` announces itself on Zulip (when the
+settings have a ``zulip`` section), replaces the container keeping the data volume, and
+goes back to the previous image and settings if the new one does not run or does not
+become healthy. The container's hostname is fixed (its name), so a new container is the
+same master to Buildbot and takes its unfinished builds back at once. With
+``deploy.https``, a caddy container of the same image terminates TLS beside it
+(``deploy/caddyfile.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 
 from config.settings import Deploy, Settings, SettingsError, parse, validate
+from deploy import caddyfile
 
 # The Dockerfile's USER: the only one besides root that may read the settings file.
 CONTAINER_UID = 10001
@@ -115,11 +123,13 @@ def _target(c: Context, config_file: str, docker: str = "") -> Target:
 # --- the master's REST API and Zulip, asked from here -----------------------------------
 
 
-def running_builds(settings: Settings) -> list[dict[str, Any]]:
-    """The builds the master is running now; raises OSError when it does not answer."""
-    url = f"{settings.buildmaster.url}api/v2/builds?complete=false"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return list(json.load(response)["builds"])
+def running_builds(target: Target) -> list[dict[str, Any]]:
+    """The builds the master is running now, asked inside its container (its web port
+    may listen on loopback only); raises OSError when it does not answer."""
+    asked = target.docker("exec", target.name, "python3", "-m", "deploy.running", warn=True)
+    if asked.failed:
+        raise OSError((asked.stderr or asked.stdout).strip() or "no container")
+    return list(json.loads(asked.stdout))
 
 
 def announce_on_zulip(settings: Settings, message: str, topic: str = TOPIC) -> bool:
@@ -166,40 +176,142 @@ def _write_settings(target: Target) -> None:
     else:
         content = json.dumps(target.document, indent=2) + "\n"
         owner = CONTAINER_UID
+    _install(target, content, target.settings_file, owner)
+
+
+def _install(target: Target, content: str, path: str, owner: int) -> None:
+    """Put a file in the settings directory, readable by ``owner`` (a uid) only."""
     staged = target.connection.run("mktemp", hide=True, in_stream=False).stdout.strip()
     try:
         target.connection.put(io.BytesIO(content.encode()), staged)
         directory = shlex.quote(target.deploy.settings_dir)
         target.as_root(
             f"install -d -m 0700 -o 0 -g 0 {directory} && "
-            f"install -m 0400 -o {owner} -g {owner} "
-            f"{shlex.quote(staged)} {shlex.quote(target.settings_file)}"
+            f"install -m 0400 -o {owner} -g {owner} {shlex.quote(staged)} {shlex.quote(path)}"
         )
     finally:
         target.connection.run(f"rm -f {shlex.quote(staged)}", hide=True, in_stream=False)
 
 
-def _run(target: Target, image: str) -> None:
-    """Start the container from ``image`` with the data volume and the settings file."""
+def _run(target: Target, image: str) -> str | None:
+    """Start the container from ``image`` with the data volume and the settings file;
+    None when docker started it, else docker's complaint."""
     deploy, master = target.deploy, target.settings.buildmaster
     options = ["--detach", f"--name={target.name}", "--restart=unless-stopped"]
+    # Buildbot names a master by hostname and directory: a fixed hostname makes the new
+    # container the same master, which takes back the builds the old one left at once.
+    options.append(f"--hostname={target.name}")
     options.append(f"--volume={deploy.volume}:{DATA}")
     if deploy.network:
         options.append(f"--network={deploy.network}")
     if deploy.network != "host":
-        options += [f"--publish={master.web_port}:{master.web_port}"]
+        # Behind the HTTPS proxy, the web port is reached from the host's loopback only.
+        web = "127.0.0.1:" if deploy.https else ""
+        options += [f"--publish={web}{master.web_port}:{master.web_port}"]
         options += [f"--publish={master.worker_port}:{master.worker_port}"]
     if deploy.settings_via == "env":
         options.append(f"--env-file={target.settings_file}")
     else:
         options.append(f"--volume={target.settings_file}:{SETTINGS_IN_CONTAINER}:ro")
         options.append(f"--env=BUILDBOT_CONFIG_FILE={SETTINGS_IN_CONTAINER}")
-    target.docker("run", *options, *deploy.run_options, image)
+    done = target.docker("run", *options, *deploy.run_options, image, warn=True)
+    return None if done.ok else f"docker could not run it: {done.stderr.strip()}"
 
 
 def _remove(target: Target) -> None:
     target.docker("stop", "--time=60", target.name, warn=True)
     target.docker("rm", "--force", target.name, warn=True)
+
+
+def _stop(target: Target, force: bool, doing: str) -> None:
+    """Stop the master's container once its running builds have finished: Buildbot's
+    clean shutdown (SIGUSR1) starts no new build and ends the master when the last one
+    ends; requests wait in the database for the next master. With ``force``, stop at once:
+    Buildbot stops the running builds on SIGTERM (they end cancelled), and Zulip hears of
+    it. ``doing`` says why, as in "updating to IMAGE"."""
+    if target.inspect("{{.State.Status}}") != "running":
+        return
+    url = target.settings.buildmaster.url
+    try:
+        builds = running_builds(target)
+    except OSError as exc:
+        if not force:
+            raise Exit(
+                f"cannot ask the master for running builds ({exc}); --force to go ahead anyway"
+            ) from None
+        builds = []
+    if force or not builds:
+        if builds:
+            _tell(
+                target,
+                f"The build master at {url} stops {len(builds)} running build(s), "
+                f"{doing}: they end cancelled; rebuild them when it is back.",
+            )
+        target.docker("stop", "--time=60", target.name)
+        return
+    _tell(
+        target,
+        f"The build master at {url} waits for {len(builds)} running build(s) to finish "
+        f"before {doing}; it starts no new ones meanwhile.",
+    )
+    # Ended by the drain, the container must stay down until we replace or start it.
+    target.docker("update", "--restart=no", target.name)
+    target.docker("kill", "--signal=USR1", target.name)
+    deadline = time.monotonic() + target.deploy.drain_timeout
+    while target.inspect("{{.State.Status}}") == "running":
+        if time.monotonic() > deadline:
+            target.docker("update", "--restart=unless-stopped", target.name)
+            raise Exit(
+                f"builds still running after {target.deploy.drain_timeout:.0f} s; the master "
+                "restarts by itself when they end; --force to stop them now"
+            )
+        time.sleep(2)
+
+
+# --- the HTTPS proxy --------------------------------------------------------------------
+
+
+def _proxy_name(target: Target) -> str:
+    return f"{target.name}-https"
+
+
+def _remove_proxy(target: Target) -> None:
+    # --volumes: the image's data volume, which the proxy never uses, is made for it anew.
+    target.docker("rm", "--force", "--volumes", _proxy_name(target), warn=True)
+
+
+def _proxy(target: Target, image: str) -> None:
+    """Run (or replace, or remove) the caddy container beside the master, with a Caddyfile
+    made from the settings; a Caddyfile caddy refuses leaves the running proxy alone."""
+    https = target.deploy.https
+    if https is None:  # none wanted (any more)
+        _remove_proxy(target)
+        return
+    config_file = f"{target.deploy.settings_dir}/{target.name}.Caddyfile"
+    _install(target, caddyfile.render(target.settings), config_file, owner=0)
+    options = [f"--volume={config_file}:{caddyfile.CADDYFILE}:ro"]
+    options += [f"--volume={host}:{inside}:ro" for host, inside in caddyfile.mounts(https).items()]
+    options += [
+        f"--volume={target.deploy.volume}-https:{caddyfile.STORAGE}",
+        f"--env=XDG_DATA_HOME={caddyfile.STORAGE}/data",
+        f"--env=XDG_CONFIG_HOME={caddyfile.STORAGE}/config",
+        # Root with nothing but the right to bind ports 80 and 443 (the files it reads are
+        # root's, the host's network is where the master's loopback port is).
+        "--user=0:0",
+        "--cap-drop=ALL",
+        "--cap-add=NET_BIND_SERVICE",
+        "--security-opt=no-new-privileges",
+        "--network=host",
+        "--no-healthcheck",
+        "--entrypoint=caddy",
+    ]
+    command = ["--config", caddyfile.CADDYFILE, "--adapter", "caddyfile"]
+    checked = target.docker("run", "--rm", *options, image, "validate", *command, warn=True)
+    if checked.failed:
+        raise Exit(f"caddy refuses the HTTPS proxy's configuration:\n{checked.stderr.strip()}")
+    _remove_proxy(target)
+    name = [f"--name={_proxy_name(target)}", "--restart=unless-stopped"]
+    target.docker("run", "--detach", *name, *options, image, "run", *command)
 
 
 # docker inspect's view of a container: its state, restarts, and health check result.
@@ -261,18 +373,21 @@ def start(c: Context, config_file: str = "config.yml", tag: str = "", docker: st
     target.docker("volume", "create", target.deploy.volume)
     target.docker("pull", image)
     _write_settings(target)
-    _run(target, image)
-    problem = _wait_healthy(target)
+    problem = _run(target, image) or _wait_healthy(target)
     if problem:
         raise Exit(f"{image} did not come up: {problem}")
+    _proxy(target, image)
     print(f"the master runs {image} at {target.settings.buildmaster.url}")
+
+
+FORCE_HELP = "stop running builds at once (they end cancelled) instead of waiting for them"
 
 
 @task(
     help={
         **CONFIG_HELP,
         "tag": "the image tag to update to (default: deploy.tag)",
-        "force": "update even while builds are running (they are lost)",
+        "force": FORCE_HELP,
     }
 )
 def update(
@@ -285,29 +400,20 @@ def update(
     """Replace the master's container by a new image, keeping its data; roll back on failure."""
     target = _target(c, config_file, docker)
     image = _image(target, tag)
-    if not force:
-        try:
-            builds = running_builds(target.settings)
-        except OSError as exc:
-            raise Exit(
-                f"cannot ask the master for running builds ({exc}); --force to update anyway"
-            ) from None
-        if builds:
-            raise Exit(f"{len(builds)} build(s) running: not updating (wait, or use --force)")
     url = target.settings.buildmaster.url
-    _tell(target, f"The build master at {url} goes down for a few minutes: updating to {image}.")
     pulled = target.docker("pull", image, warn=True)
     if pulled.failed:
-        _tell(target, f"The update of the build master to {image} failed: it could not be pulled.")
         raise Exit(f"could not pull {image}: {pulled.stderr.strip()}")
     previous = _current_image(target)
+    _stop(target, force, f"updating to {image}")
+    _tell(target, f"The build master at {url} goes down for a few minutes: updating to {image}.")
     kept = _keep_settings(target)
     _write_settings(target)
     _remove(target)
-    _run(target, image)
-    problem = _wait_healthy(target)
+    problem = _run(target, image) or _wait_healthy(target)
     if problem is None:
         target.as_root(f"rm -f {kept}")
+        _proxy(target, image)
         _tell(target, f"The build master at {url} is back, now running {image}.")
         return
     print(problem)
@@ -317,8 +423,7 @@ def update(
         raise Exit("update failed; there was no previous container to go back to")
     target.as_root(f"if [ -e {kept} ]; then mv {kept} {shlex.quote(target.settings_file)}; fi")
     _remove(target)
-    _run(target, previous)
-    again = _wait_healthy(target)
+    again = _run(target, previous) or _wait_healthy(target)
     outcome = "is back on the previous image" if again is None else f"did not come back: {again}"
     _tell(target, f"The update of the build master to {image} failed ({reason}); it {outcome}.")
     raise Exit("update failed; rolled back" if again is None else "update and rollback failed")
@@ -343,14 +448,31 @@ def _keep_settings(target: Target) -> str:
     return kept
 
 
-@task(help=CONFIG_HELP)
-def restart(c: Context, config_file: str = "config.yml", docker: str = "") -> None:
-    """Restart the master's container and wait until it is healthy."""
+@task(help={**CONFIG_HELP, "force": FORCE_HELP})
+def stop(
+    c: Context, config_file: str = "config.yml", force: bool = False, docker: str = ""
+) -> None:
+    """Stop the master (after its running builds) and its HTTPS proxy; start them with restart."""
     target = _target(c, config_file, docker)
-    target.docker("restart", "--time=60", target.name)
+    _stop(target, force, "stopping")
+    target.docker("update", "--restart=no", target.name, warn=True)
+    target.docker("stop", "--time=60", _proxy_name(target), warn=True)
+    print(f"the master at {target.settings.buildmaster.url} is stopped")
+
+
+@task(help={**CONFIG_HELP, "force": FORCE_HELP})
+def restart(
+    c: Context, config_file: str = "config.yml", force: bool = False, docker: str = ""
+) -> None:
+    """Restart the master's container (after its running builds) and wait until it is healthy."""
+    target = _target(c, config_file, docker)
+    _stop(target, force, "restarting")
+    target.docker("update", "--restart=unless-stopped", target.name)
+    target.docker("start", target.name)
     problem = _wait_healthy(target)
     if problem:
         raise Exit(f"the master did not come back: {problem}")
+    target.docker("start", _proxy_name(target), warn=True)
     print(f"the master is back at {target.settings.buildmaster.url}")
 
 
@@ -387,7 +509,7 @@ def status(c: Context, config_file: str = "config.yml", docker: str = "") -> Non
         since = datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
         print(f"uptime:    {str(datetime.now(UTC) - since).split('.')[0]}")
     try:
-        builds = running_builds(target.settings)
+        builds = running_builds(target)
     except OSError as exc:
         print(f"builds:    the master does not answer ({exc})")
         return

@@ -11,7 +11,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import bigrepo, burst, checkconfig, ec2_cost, features, janitor, mends, push
+from bench import (
+    bigrepo,
+    burst,
+    checkconfig,
+    ec2_cost,
+    features,
+    github_calls,
+    janitor,
+    mends,
+    push,
+    test_results,
+)
 from bench.report import Row, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -26,10 +37,13 @@ class Sizes:
     runs: int
     history: int
     ec2_burst: int
+    cases: int
 
 
-FULL = Sizes(pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000, ec2_burst=6)
-QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2)
+FULL = Sizes(
+    pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000, ec2_burst=6, cases=20000
+)
+QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2, cases=100)
 
 
 def run(
@@ -42,13 +56,16 @@ def run(
         return features.measure(root / "features", sizes.burst)
     minimal_rss = checkconfig.minimal_idle_rss(root / "minimal")
     if each_mend:
-        return mends.measure(root / "mends", sizes.pushes, sizes.burst, minimal_rss)
+        pushes = 0 if sizes is QUICK else sizes.pushes
+        return mends.measure(root / "mends", pushes, sizes.burst, minimal_rss)
     rows += push.measure(root / "push", sizes.pushes, minimal_rss)
     rows += burst.measure(root / "burst", sizes.burst, profile=True)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
     rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
+    rows += test_results.measure(root / "test-results", sizes.cases)
+    rows += github_calls.measure(root / "github-calls", sizes.pushes)
     return rows
 
 

@@ -39,13 +39,14 @@ def variants() -> list[Variant]:
 
 
 def measure(root: Path, pushes: int, builds: int, minimal_rss: float) -> list[Row]:
-    """One row per variant and figure, named ``<figure> [<variant>]``."""
+    """One row per variant and figure, named ``<figure> [<variant>]``; with no ``pushes``
+    (``--quick``) only the burst's, which starts one master per variant instead of two."""
     rows: list[Row] = []
     for number, variant in enumerate(variants()):
         choice = {"mends": variant.enabled, "mends_off": list(variant.off)}
         here = root / f"variant-{number}"
         found: Sequence[Row] = [
-            *push.measure(here / "push", pushes, minimal_rss, choice),
+            *(push.measure(here / "push", pushes, minimal_rss, choice) if pushes else ()),
             *burst.measure(here / "burst", builds, choice),
         ]
         rows += [

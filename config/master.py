@@ -7,6 +7,7 @@ cache of App tokens for the statuses, the webhook and every checkout).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from buildbot.util.service import BuildbotService
@@ -24,6 +25,7 @@ from config.builds import (
 )
 from config.github import (
     approval,
+    checks,
     credentials,
     pipeline_statuses,
     records,
@@ -32,12 +34,13 @@ from config.github import (
 )
 from config.settings import Settings
 from config.web import metrics, results, ui
-from config.workers import pools
+from config.workers import pools, tls
 from config.zulip import reporters as zulip
 
 
-def build(settings: Settings) -> dict[str, Any]:
-    """The whole BuildmasterConfig dictionary for validated settings."""
+def build(settings: Settings, basedir: Path) -> dict[str, Any]:
+    """The whole BuildmasterConfig dictionary for validated settings, for the master whose
+    base directory is ``basedir`` (where it keeps the worker port's own certificates)."""
     master = settings.buildmaster
     github = github_credentials(settings)
     config: dict[str, Any] = {
@@ -45,6 +48,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "titleURL": master.url,
         "buildbotURL": master.url,
         "db": database.build(settings),
+        "caches": database.CACHES,
         "secretsProviders": [secrets.provider(settings)],
         "projects": builders.projects(settings),
         # A CI master must not phone home (and has no network in tests).
@@ -57,7 +61,7 @@ def build(settings: Settings) -> dict[str, Any]:
         projects = [project.name for project in settings.projects]
         config["services"].append(records.PullRequestRecords(projects=projects))
     if "workers" in master.roles:
-        config.update(runs_builds(settings, github))
+        config.update(runs_builds(settings, github, basedir))
     if "schedulers" in master.roles:
         config.update(schedules(settings))
         # Reporters hear every master's builds through the message queue: they run on
@@ -70,9 +74,10 @@ def build(settings: Settings) -> dict[str, Any]:
         # Trigger steps find their Triggerable schedulers on the master running the build.
         config.setdefault("schedulers", []).extend(triggerables)
     if "web" in master.roles:
-        hooks = webhook.hook_dialects(settings, github)
+        hooks = webhook.hook_dialects(settings)
         config["www"] = ui.build(settings, hooks)
         config["services"] += [metrics.build(settings), results.ResultsPages(name="results")]
+        config["services"] += webhook.delivery_service(settings, github)
     return config
 
 
@@ -83,16 +88,17 @@ def github_credentials(settings: Settings) -> credentials.Credentials | None:
     return credentials.Credentials(settings.github)
 
 
-def runs_builds(settings: Settings, github: credentials.Credentials | None) -> dict[str, Any]:
-    """The ``workers`` role: the worker port, the workers and the builders."""
-    master = settings.buildmaster
+def runs_builds(
+    settings: Settings, github: credentials.Credentials | None, basedir: Path
+) -> dict[str, Any]:
+    """The ``workers`` role: the worker port (TLS only), the workers and the builders."""
 
     def fetch_config(repository: str) -> Any:
         return credentials.fetch_config(github, repository)
 
     return {
-        "protocols": {"pb": {"port": f"tcp:{master.worker_port}:interface={master.bind_address}"}},
-        "workers": pools.build(settings),
+        "protocols": {"pb": {"port": tls.listener(settings, basedir)}},
+        "workers": pools.build(settings, tls.ca_pem(settings, basedir)),
         "builders": builders.build(settings, fetch_config),
         "collapseRequests": collapse.Collapser(),
     }
@@ -110,12 +116,16 @@ def schedules(settings: Settings) -> dict[str, Any]:
 
 
 def reporters(settings: Settings, github: credentials.Credentials | None) -> list[BuildbotService]:
-    """GitHub's commit statuses and Zulip's streams, for the sections the settings have."""
+    """GitHub's check runs (an App) or commit statuses, and Zulip's streams, for the
+    sections the settings have."""
     found: list[BuildbotService] = []
     if settings.github is not None and github is not None and settings.github.report_status:
-        token = github.for_job(credentials.STATUSES)
-        found.append(statuses.github_status(settings.github, token))
-        found += pipeline_statuses.build(settings.github, token, settings)
+        if settings.github.uses_checks():
+            found.append(checks.github_checks(settings.github, github.for_job(credentials.CHECKS)))
+        else:
+            token = github.for_job(credentials.STATUSES)
+            found.append(statuses.github_status(settings.github, token))
+            found += pipeline_statuses.build(settings.github, token, settings)
     return [*found, *zulip.build(settings)]
 
 

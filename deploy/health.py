@@ -19,11 +19,21 @@ from config.settings import Settings, SettingsError, load
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
+def web_host(settings: Settings) -> str:
+    """Where the master's web port answers on its own host: its address, or 127.0.0.1
+    when it listens on every address."""
+    address = settings.buildmaster.web_address
+    return "127.0.0.1" if address in _ANY_ADDRESS else address
+
+
+def api_url(settings: Settings, path: str) -> str:
+    """A REST API address of the master, seen from its own host (or container)."""
+    return f"http://{web_host(settings)}:{settings.buildmaster.web_port}/api/v2/{path}"
+
+
 def url(settings: Settings) -> str:
-    """The address the master serves its REST API on, seen from inside its container."""
-    master = settings.buildmaster
-    host = "127.0.0.1" if master.bind_address in _ANY_ADDRESS else master.bind_address
-    return f"http://{host}:{master.web_port}/api/v2/application.spec"
+    """The address the health check asks."""
+    return api_url(settings, "application.spec")
 
 
 def main() -> int:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import ENV_JSON, LocalPool, Settings, validate, worker_names
-from config.workers import userdata
+from config.workers import tls, userdata
+from local.worker import create_worker
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 MASTER_CFG = CHECKOUT / "master.cfg"
@@ -106,27 +107,23 @@ class LocalCluster:
                 self.create_worker(name, pool.password.get_secret_value(), settings)
 
     def create_worker(self, name: str, password: str, settings: Settings) -> Path:
-        """A worker directory below ``root`` that connects to this master (idempotent):
-        a local pool's worker, or a test's stand-in for a static machine."""
-        directory = self.root / name
-        if (directory / "buildbot.tac").exists():
-            return directory
-        subprocess.run(
-            [
-                str(BIN / "buildbot-worker"),
-                "create-worker",
-                "--relocatable",
-                str(directory),
-                f"127.0.0.1:{settings.buildmaster.worker_port}",
-                name,
-                password,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
+        """A worker directory below ``root`` that connects to this master over TLS,
+        trusting the master's certificate authority (idempotent): a local pool's worker, or
+        a test's stand-in for a static machine."""
+        return create_worker(
+            self.root / name,
+            "127.0.0.1",
+            settings.buildmaster.worker_port,
+            name,
+            password,
+            self.master_ca(settings),
+            userdata.worker_tac(settings),
         )
-        with (directory / "buildbot.tac").open("a") as tac:
-            tac.write(userdata.worker_tac(settings))
-        return directory
+
+    def master_ca(self, settings: Settings) -> str:
+        """The authority the master's worker port is verified by (made now if the master
+        has not made it yet, as the master would): PEM."""
+        return tls.ca_pem(settings, self.master_dir.resolve())
 
     def start_master(self, timeout: float = 60) -> None:
         """Start the master and wait until its REST API answers."""

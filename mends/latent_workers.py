@@ -1,14 +1,12 @@
-"""Latent workers get strong passwords, stop when idle from the start, and are asked to
-shut down before their machine goes.
+"""Latent workers stop when idle from the start, and are asked to shut down before their
+machine goes.
 
-Replaces: ``buildbot.worker.latent.AbstractLatentWorker._generate_random_password``,
-``.attached`` (wrapped) and ``._soft_disconnect`` (wrapped).
+Replaces: ``buildbot.worker.latent.AbstractLatentWorker.attached`` (wrapped) and
+``._soft_disconnect`` (wrapped).
 
 Defects, each seen with our EC2 spot workers (``config/workers/ec2/``), and the same for any
 latent worker:
 
-- passwords are drawn from ``random``, not a CSPRNG; a worker password is what lets a
-  machine attach to the master as a worker;
 - the idle timer starts only when a build finishes, so a worker whose build request went
   away before it connected runs (and bills) forever;
 - an idle worker's connection is dropped and its machine stopped; until the machine is
@@ -17,8 +15,9 @@ latent worker:
 
 No upstream issues yet.
 
-Mends: passwords from ``secrets.token_urlsafe``; the idle timer starts when a worker
-attaches without a build; the worker is asked to exit before the connection is dropped.
+Mends: the idle timer starts when a worker attaches without a build; the worker is asked to
+exit before the connection is dropped. (Strong passwords need no mend: our latent workers
+draw theirs from ``secrets``, :mod:`config.workers.passwords`.)
 
 Gain: correctness: ``tests/integration/test_ec2_worker.py`` (an idle worker stops, no
 reconnect loop) fails without them.
@@ -29,7 +28,6 @@ then fail).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -40,16 +38,10 @@ from twisted.python import log
 from mends.wrapping import replace
 
 TARGETS = (
-    "buildbot.worker.latent:AbstractLatentWorker._generate_random_password",
-    "buildbot.worker.latent:AbstractLatentWorker.getRandomPass",
     "buildbot.worker.latent:AbstractLatentWorker.attached",
     "buildbot.worker.latent:AbstractLatentWorker._setBuildWaitTimer",
     "buildbot.worker.latent:AbstractLatentWorker._soft_disconnect",
 )
-
-
-def strong_password(self: AbstractLatentWorker) -> str:
-    return secrets.token_urlsafe(24)
 
 
 def _idle_from_attach(attached: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,6 +72,5 @@ def _shutdown_first(soft_disconnect: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
-    replace(AbstractLatentWorker, "_generate_random_password", lambda _: strong_password)
     replace(AbstractLatentWorker, "attached", _idle_from_attach)
     replace(AbstractLatentWorker, "_soft_disconnect", _shutdown_first)

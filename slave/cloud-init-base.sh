@@ -20,7 +20,8 @@ id "$WORKER_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$W
 # buildbot-worker in its own venv, apart from the Pythons that builds use.
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --upgrade pip
-"$VENV/bin/pip" install --quiet "buildbot-worker==$BUILDBOT_WORKER_VERSION"
+# twisted[tls]: the worker port speaks TLS only, and the worker verifies its certificate.
+"$VENV/bin/pip" install --quiet "buildbot-worker==$BUILDBOT_WORKER_VERSION" "twisted[tls]"
 
 # Warm the build user's pip cache with the tools every build installs.
 runuser -u "$WORKER_USER" -- python3 -m pip wheel --quiet \

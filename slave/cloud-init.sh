@@ -7,6 +7,9 @@ set -euo pipefail
 
 MASTER_HOST=@MASTER_HOST@
 MASTER_PORT=@MASTER_PORT@
+# The certificate authority the worker verifies the master's worker port by (PEM; empty:
+# the system's authorities). The port speaks TLS only.
+MASTER_CA=@MASTER_CA@
 WORKER_NAME=@WORKER_NAME@
 WORKER_PASSWORD=@WORKER_PASSWORD@
 WHEELHOUSE_URL=@WHEELHOUSE_URL@
@@ -30,10 +33,17 @@ fi
 # which would hand them this user data (the worker's password) and the instance's role.
 iptables -A OUTPUT -d 169.254.169.254 -m owner --uid-owner "$WORKER_USER" -j REJECT
 
+CONNECTION="tls:host=$MASTER_HOST:port=$MASTER_PORT"
+if [ -n "$MASTER_CA" ]; then
+  install -d -o "$WORKER_USER" -m 0755 "$WORKER_HOME/master-ca"
+  printf '%s\n' "$MASTER_CA" >"$WORKER_HOME/master-ca/ca.pem"
+  CONNECTION="$CONNECTION:trustRoots=$WORKER_HOME/master-ca"
+fi
+
 # A worker that cannot reach the master gives up after a while; the service then powers
 # the instance off, and the master launched it to terminate on power-off.
 runuser -u "$WORKER_USER" -- "$VENV/bin/buildbot-worker" create-worker --force \
-  --maxretries=60 "$WORKER_HOME/worker" "$MASTER_HOST:$MASTER_PORT" "$WORKER_NAME" \
-  "$WORKER_PASSWORD"
+  --maxretries=60 --connection-string="$CONNECTION" "$WORKER_HOME/worker" \
+  "$MASTER_HOST:$MASTER_PORT" "$WORKER_NAME" "$WORKER_PASSWORD"
 printf '%s\n' "$WORKER_TAC" >>"$WORKER_HOME/worker/buildbot.tac"
 systemctl start buildbot-worker.service

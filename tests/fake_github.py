@@ -21,7 +21,16 @@ And, for a GitHub App (:class:`App`), under ``/api/v3``:
 - ``POST /repos/<owner>/<name>/statuses/<sha>`` with ``Authorization: token <installation
   token>``: recorded in :attr:`FakeGitHub.statuses` when the token is valid for that
   repository with ``statuses: write``, else 401 (no valid token) or 403 (not its scope).
-  :meth:`FakeGitHub.allows` answers the same question for the git server of a test.
+  :meth:`FakeGitHub.allows` answers the same question for the git server of a test;
+- ``POST /repos/<owner>/<name>/check-runs`` and ``PATCH .../check-runs/<id>`` with an
+  installation token allowed ``checks: write`` there (a personal token is refused, as
+  GitHub refuses anyone but an App): checked as GitHub documents the parameters (name and
+  head_sha to create, a conclusion once completed, output's title and summary, at most 50
+  annotations a request and 3 actions, else 422), annotations appended across updates;
+  each accepted call is recorded in :attr:`FakeGitHub.check_run_calls` and the run's state
+  kept in :attr:`FakeGitHub.check_runs`;
+- ``GET /orgs/<org>/teams/<slug>/memberships/<login>`` with a token allowed
+  ``members: read``: active for the people in that team, else 404.
 
 Anything else, a wrong secret, a used code or an unknown token is refused as GitHub
 refuses it. Each request is recorded.
@@ -85,8 +94,12 @@ class FakeGitHub(LoopbackServer):
         """Minted token -> (the repository names it is for, None: all; its permissions)."""
         self.statuses: list[tuple[str, dict[str, Any]]] = []
         """Accepted statuses: (sha, body)."""
+        self.check_runs: dict[int, dict[str, Any]] = {}
+        """Check run id -> its state: the repository, the fields set, every annotation."""
+        self.check_run_calls: list[tuple[str, int, dict[str, Any]]] = []
+        """Accepted check run calls: (POST or PATCH, the run's id, the body)."""
         self.refused: list[str] = []
-        """Why each refused App or status call was refused."""
+        """Why each refused App, status or check run call was refused."""
         self.signed_in: str | None = None
         self.codes: dict[str, str] = {}
         self.tokens: dict[str, str] = {}
@@ -192,6 +205,24 @@ class FakeGitHub(LoopbackServer):
                 return answer(403, {"message": "Resource not accessible by integration"})
             self.statuses.append((status[3], body))
             return answer(201, {"state": body.get("state")})
+        if found := re.fullmatch(r"/repos/([^/]+)/([^/]+)/check-runs(?:/(\d+))?", path):
+            token = authorization.removeprefix("token ").removeprefix("Bearer ")
+            repository = f"{found[1]}/{found[2]}"
+            if not self.allows(token, repository, "checks", "write"):
+                self.refused.append("check run without an installation token of checks: write")
+                return answer(403, {"message": "Resource not accessible by integration"})
+            return answer(*self.check_run(method, repository, found[3], body))
+        if found := re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)", path):
+            token = authorization.removeprefix("token ").removeprefix("Bearer ")
+            _, permissions = self.token_scopes.get(token, (None, {}))
+            if not self.valid_installation_token(token) or permissions.get("members") is None:
+                self.refused.append("team membership without members: read")
+                return answer(403, {"message": "Resource not accessible by integration"})
+            person = self.people.get(found[3])
+            teams = person.orgs.get(found[1], []) if person else []
+            if found[2] not in [t.lower().replace(" ", "-") for t in teams]:
+                return answer(404, {"message": "Not Found"})
+            return answer(200, {"state": "active", "role": "member"})
         refusal = self._app_refusal(authorization)
         if refusal is not None:
             self.refused.append(refusal)
@@ -216,6 +247,41 @@ class FakeGitHub(LoopbackServer):
             stamp = datetime.datetime.fromtimestamp(expires, datetime.UTC)
             return answer(201, {"token": token, "expires_at": stamp.isoformat()})
         return answer(404, {"message": "Not Found"})
+
+    def check_run(
+        self, method: str, repository: str, run: str | None, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """Creates (POST, no ``run``) or updates (PATCH) a check run as GitHub does."""
+        if (method == "POST") != (run is None):
+            return 404, {"message": "Not Found"}
+        if run is not None and self.check_runs.get(int(run), {}).get("repository") != repository:
+            return 404, {"message": "Not Found"}
+        state = self.check_runs.get(int(run)) if run is not None else None
+        problem = check_run_problem(body, created=state is None)
+        merged = {**(state or {}), **body}
+        if problem is None and merged.get("status") == "completed" and not merged.get("conclusion"):
+            problem = "conclusion is required when status is completed"
+        if problem is not None:
+            self.refused.append(f"check run: {problem}")
+            return 422, {"message": "Validation Failed", "errors": [problem]}
+        number = int(run) if run is not None else len(self.check_runs) + 1
+        annotations = [
+            *(state or {}).get("annotations", []),
+            *(body.get("output") or {}).get("annotations", []),
+        ]
+        if body.get("conclusion"):
+            merged["status"] = "completed"
+        self.check_runs[number] = {**merged, "repository": repository, "annotations": annotations}
+        self.check_run_calls.append((method, number, body))
+        data = {
+            "id": number,
+            "name": merged["name"],
+            "head_sha": merged["head_sha"],
+            "status": merged.get("status", "queued"),
+            "conclusion": merged.get("conclusion"),
+            "output": {**(merged.get("output") or {}), "annotations_count": len(annotations)},
+        }
+        return 201 if run is None else 200, data
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         github = self
@@ -251,6 +317,16 @@ class FakeGitHub(LoopbackServer):
                 else:
                     self.answer(404, {}, b"Not Found")
 
+            def do_PATCH(self) -> None:
+                parts = urlsplit(self.path)
+                github.requests.append(("PATCH", parts.path))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if parts.path.startswith("/api/v3/"):
+                    data = json.loads(body or "{}")
+                    self.answer(*github.app_call("PATCH", parts.path[7:], self.auth(), data))
+                else:
+                    self.answer(404, {}, b"Not Found")
+
             def auth(self) -> str:
                 return self.headers.get("Authorization", "")
 
@@ -273,3 +349,50 @@ class FakeGitHub(LoopbackServer):
                 pass
 
         return Handler
+
+
+STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
+CONCLUSIONS = (
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "success",
+    "skipped",
+    "stale",
+    "timed_out",
+)
+LEVELS = ("notice", "warning", "failure")
+
+
+def check_run_problem(body: dict[str, Any], created: bool) -> str | None:
+    """Why GitHub would refuse this check run body (422), or None."""
+    if created and not (body.get("name") and body.get("head_sha")):
+        return "name and head_sha are required"
+    if "status" in body and body["status"] not in STATUSES:
+        return f"status {body['status']!r} is not one of {STATUSES}"
+    if body.get("conclusion") is not None and body["conclusion"] not in CONCLUSIONS:
+        return f"conclusion {body['conclusion']!r} is not one of {CONCLUSIONS}"
+    output = body.get("output")
+    if output is not None:
+        if not (isinstance(output.get("title"), str) and isinstance(output.get("summary"), str)):
+            return "output needs a title and a summary"
+        if len(output["summary"]) > 65535:
+            return "output.summary is over 65535 characters"
+        annotations = output.get("annotations") or []
+        if len(annotations) > 50:
+            return "at most 50 annotations a request"
+        for annotation in annotations:
+            needed = ("path", "start_line", "end_line", "annotation_level", "message")
+            if any(annotation.get(key) in (None, "") for key in needed):
+                return f"an annotation needs {', '.join(needed)}"
+            if annotation["annotation_level"] not in LEVELS:
+                return f"annotation_level {annotation['annotation_level']!r} is not one of {LEVELS}"
+    actions = body.get("actions") or []
+    if len(actions) > 3:
+        return "at most 3 actions"
+    for action in actions:
+        limits = {"label": 20, "description": 40, "identifier": 20}
+        if any(not 0 < len(str(action.get(k) or "")) <= n for k, n in limits.items()):
+            return "an action's label, description and identifier are 1-20, 1-40, 1-20 characters"
+    return None

@@ -2,8 +2,9 @@
 
 moto starts no machines. :class:`InstancePlayer` does what an instance would: for each
 instance of the master's that is running, it reads the user data the master gave it and
-starts a real ``buildbot-worker`` with the master, name and password found there (and the
-workers' end of the mends, as ``cloud-init.sh`` appends it); when the instance is
+starts a real ``buildbot-worker`` with the master, its certificate authority, name and
+password found there (and the workers' end of the mends, as ``cloud-init.sh`` appends
+it); when the instance is
 terminated, its worker process is killed, as the machine would go. So an ec2 pool with
 ``idle_timeout: 0`` really gives each build a new worker that is gone after it.
 """
@@ -22,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from local.worker import create_worker
 from tests.harness import MOTO_REGION, Moto
 
 BIN = Path(sys.executable).parent
@@ -35,6 +37,20 @@ def assignments(script: str) -> dict[str, str]:
     lexer.commenters = "#"
     words = [word.split("=", 1) for word in lexer if re.match(r"^[A-Z_]+=", word)]
     return {name: value for name, value in words}
+
+
+def create_from_user_data(directory: Path, values: dict[str, str]) -> Path:
+    """The worker ``cloud-init.sh`` makes from its values (``assignments``): over TLS,
+    trusting the authority its user data carries."""
+    return create_worker(
+        directory,
+        values["MASTER_HOST"],
+        int(values["MASTER_PORT"]),
+        values["WORKER_NAME"],
+        values["WORKER_PASSWORD"],
+        values["MASTER_CA"],
+        values["WORKER_TAC"],
+    )
 
 
 def user_data(client: Any, instance_id: str) -> str:
@@ -92,21 +108,7 @@ class InstancePlayer:
         values = assignments(user_data(self.client, instance_id))
         directory = self.root / instance_id
         self.root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                str(BIN / "buildbot-worker"),
-                "create-worker",
-                "--relocatable",
-                str(directory),
-                f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
-                values["WORKER_NAME"],
-                values["WORKER_PASSWORD"],
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        with (directory / "buildbot.tac").open("a") as tac:
-            tac.write(values["WORKER_TAC"] + "\n")
+        create_from_user_data(directory, values)
         self.played[instance_id] = subprocess.Popen(
             [str(BIN / "buildbot-worker"), "start", "--nodaemon", str(directory)],
             stdin=subprocess.DEVNULL,

@@ -4,7 +4,9 @@
 queue); :mod:`.checkout` and :mod:`.merge` are the plumbing steps every build starts with,
 whose git work runs as the worker-side scripts of :mod:`.scripts`; :mod:`.recipes` maps a
 recipe's steps onto Buildbot's step classes (:mod:`.counts`: tests and lint with their
-counts; :mod:`.uploads`: results published to the master; :mod:`.instance`: the EC2
+counts; :mod:`.result_steps`: JUnit reports, reruns and lint findings stored as test
+results, with :mod:`.reports`, :mod:`.junit`, :mod:`.findings` and :mod:`.stored_results`;
+:mod:`.uploads`: results published to the master; :mod:`.instance`: the EC2
 instance in a build's properties); :mod:`.builders` makes the builders. :mod:`.changes`
 (the poller), :mod:`.schedulers`, :mod:`.collapse` (which waiting requests merge) and
 :mod:`.superseded` (newer commits cancel older builds) decide when builds run;

@@ -14,9 +14,10 @@ from twisted.internet import defer
 
 from config.builds import uploads
 from config.builds.conditions import step_condition
-from config.builds.counts import Lint, Pytest
+from config.builds.counts import Pytest
 from config.builds.limits import MB, Bounded
 from config.builds.pipelines import LockTable, taken
+from config.builds.result_steps import ReportedTests, StoredLint
 from config.settings import (
     Builder,
     CommandOptions,
@@ -122,11 +123,19 @@ def test_step(step: TestStep, limits: Limits, locks: LockTable) -> BuildStep:
         # Trial puts its reporter option after the program, then the rest.
         program, *arguments = command
         return Trial(trial=program, tests=arguments, testpath=None, **options)
+    if step.junit:
+        return ReportedTests(
+            command=command,
+            reports=step.junit,
+            rerun=step.rerun,
+            reports_limit=int(limits.reports_mb * MB),
+            **options,
+        )
     return Pytest(command=command, **options)
 
 
 def lint_step(step: LintStep, limits: Limits, locks: LockTable) -> BuildStep:
-    return Lint(
+    return StoredLint(
         command=with_properties(step.command),
         warningPattern=step.warning_pattern,
         **{"name": "lint", **_command_options(step, limits, locks)},

@@ -28,6 +28,13 @@ STATUSES: Permissions = (("statuses", "write"),)
 """The commit statuses' token."""
 PULL_REQUESTS: Permissions = (("contents", "read"), ("statuses", "write"))
 """The pull request calls' token: a commit's message, the pending status of an approval."""
+CHECKS: Permissions = (("checks", "write"),)
+"""The check runs' token."""
+PULL_REQUESTS_CHECKS: Permissions = (("checks", "write"), ("contents", "read"))
+"""The pull request calls' token when builds report as check runs: a commit's message, the
+waiting check run of an approval."""
+MEMBERS: Permissions = (("members", "read"),)
+"""Whether a GitHub user is in an admin team (an organisation's permission)."""
 
 
 class Credentials:

@@ -6,8 +6,9 @@ The rules, which README's "Pull requests" section tells users:
   pushes build it (GitHub sends a push and a ``synchronize`` for each; the push builds),
   merged into the pull request's base, with the pull request's properties. Opening it,
   or changing its base, builds it once more only when its base is not what the branch's
-  pushes merged into already. One commit, one build per builder: no two builds post to
-  one status context.
+  pushes merged into already, or when no build of its head exists (the master never saw
+  the push: the hook was added later, or the push was not delivered). One commit, one
+  build per builder: no two builds post to one status context.
 - A pull request from a fork is built as ``refs/pull/<n>/head``, fetched from the base
   repository, merged into its base.
 - A pull request from a fork is untrusted code: it builds on the untrusted pools only
@@ -39,8 +40,10 @@ from config.builds.branches import merge_plan
 from config.builds.changes import PULL_REQUEST
 from config.builds.trust import UNTRUSTED
 from config.github.api import GitHubApi
+from config.github.history import built
 from config.github.records import PullRequestRecords, records
 from config.github.repositories import repository_key
+from config.github.statuses import context
 from config.settings import Project, PullRequests
 
 # Actions that build; ``edited`` builds only when the base branch changed.
@@ -212,7 +215,9 @@ class PullRequestEvents:
             yield self.records.put(name, {**pr.properties(), "draft": pr.draft})
             if action == "synchronize":
                 return [], f"pull request #{pr.number} is built by the push to {pr.head_ref}"
-            if self.built_by_pushes(project, pr, action, (before or {}).get("base")):
+            if self.built_by_pushes(project, pr, action, (before or {}).get("base")) and (
+                yield built(self.master, project.name, pr.head_ref, pr.head_sha)
+            ):
                 return [], f"pull request #{pr.number}: its pushes built it already"
         if not pr.same_repository and not self.forks.get(project.name):
             return [], (
@@ -227,8 +232,10 @@ class PullRequestEvents:
         change = pr.change(project.name)
         if needs_approval(pr, self.rules):
             yield self.records.wait(project.name, pr.number, change)
-            contexts = [f"buildbot/{name}" for name in self.forks[project.name]]
-            yield self.api.pending(pr.repository, pr.head_sha, contexts, APPROVAL_PENDING)
+            contexts = [context(name) for name in self.forks[project.name]]
+            yield self.api.pending(
+                pr.repository, pr.head_sha, contexts, APPROVAL_PENDING, pr.number
+            )
             return [], (
                 f"pull request #{pr.number} waits for an admin's approval of {pr.head_sha[:12]}"
             )
@@ -254,13 +261,24 @@ class PullRequestEvents:
         if label is None or label != self.rules.approve_label:
             return [], f"pull request #{pr.number} labeled: nothing to build"
         # The head the labeler saw, and only that: a push after it waits again.
-        change = yield self.records.release(project.name, pr.number, pr.head_sha)
-        if change is None:
-            return [], f"pull request #{pr.number}: {pr.head_sha[:12]} does not wait for approval"
         approver = str((payload.get("sender") or {}).get("login", "?"))
+        found: tuple[list[dict[str, Any]], str] = yield self.approve(
+            project, pr.number, pr.head_sha, approver, "label"
+        )
+        return found
+
+    @defer.inlineCallbacks
+    def approve(
+        self, project: Project, number: int, head_sha: str, approver: str, how: str
+    ) -> Generator[Any, Any, tuple[list[dict[str, Any]], str]]:
+        """The change of a waiting pull request whose head ``head_sha`` ``approver``
+        approved (by ``how``), to build; nothing when another commit waits."""
+        change = yield self.records.release(project.name, number, head_sha)
+        if change is None:
+            return [], f"pull request #{number}: {head_sha[:12]} does not wait for approval"
         approved(change, approver)
-        log.msg(f"{approver} approved pull request #{pr.number} at {pr.head_sha} by label")
-        return [change], f"pull request #{pr.number} approved by label: building {pr.head_sha[:12]}"
+        log.msg(f"{approver} approved pull request #{number} at {head_sha} by {how}")
+        return [change], f"pull request #{number} approved by {how}: building {head_sha[:12]}"
 
     @defer.inlineCallbacks
     def closed(self, project: Project, pr: PullRequest) -> Generator[Any, Any, str]:

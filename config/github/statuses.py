@@ -27,6 +27,11 @@ _OUTCOMES = {
 }
 
 
+def context(builder: str) -> str:
+    """A builder's status context, and its check run's name: branch protection names it."""
+    return f"buildbot/{builder}"
+
+
 def hides_failure(failed: bool, prop: Callable[[str], Any]) -> bool:
     """A failure of a ``failing_builders`` builder, not forced to report failures."""
     return failed and bool(prop("expected_failure")) and not prop("report-expected-failures")
@@ -118,7 +123,7 @@ def github_status(github: GitHub, credentials: Any) -> ReporterBase:
     formatter = StatusFormatter()
     return CommitStatusPush(
         token=credentials,
-        context=util.Interpolate("buildbot/%(prop:buildername)s"),
+        context=util.Interpolate(context("%(prop:buildername)s")),
         baseURL=github.api_url,
         generators=[
             BuildRequestGenerator(formatter=formatter),

@@ -2,9 +2,10 @@
 
 Settings arrive as JSON in ``BUILDBOT_CONFIG`` or in a JSON/YAML file named by
 ``BUILDBOT_CONFIG_FILE`` (:mod:`.loader`). One pydantic model per section, a module per
-concern (:mod:`.buildmaster`, :mod:`.auth`, :mod:`.workers`, :mod:`.github`,
-:mod:`.zulip`, :mod:`.deploy`, :mod:`.builds`, :mod:`.recipes`), the value types they share
-(:mod:`.values`), and the document that holds them and checks the rules spanning sections
+concern (:mod:`.buildmaster`, :mod:`.worker_tls`, :mod:`.auth`, :mod:`.workers`,
+:mod:`.github`, :mod:`.zulip`, :mod:`.deploy`, :mod:`.builds`, :mod:`.recipes`), the value
+types they share (:mod:`.values`), a repository's owner and name (:mod:`.repositories`),
+and the document that holds them and checks the rules spanning sections
 (:mod:`.document`). Every problem becomes a :class:`SettingsError` whose message is one
 line naming the key path (:mod:`.errors`), e.g. ``config: aws.max_spot_price: must be a
 positive number, got "cheap"``. Fields typed ``SecretStr`` are the secrets:
@@ -17,7 +18,7 @@ for the names of the mends). Everything else imports its models from here.
 from config.settings.auth import Auth, GitHubLogin
 from config.settings.buildmaster import Buildmaster, MessageQueue
 from config.settings.builds import BotIdentity, Changes, Limits, Results
-from config.settings.deploy import Deploy
+from config.settings.deploy import Deploy, Https
 from config.settings.document import Settings
 from config.settings.errors import SettingsError
 from config.settings.github import GitHub, GitHubApp, PullRequests
@@ -64,6 +65,7 @@ __all__ = [
     "GitHub",
     "GitHubApp",
     "GitHubLogin",
+    "Https",
     "Limits",
     "LintStep",
     "LocalPool",

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError
 
 import mends
 from config.settings.values import Port, Section, Text, show
+from config.settings.worker_tls import WorkerTls
 
 
 def _mend(value: str) -> str:
@@ -60,7 +61,10 @@ class Buildmaster(Section):
     public_url: Text | None = None
     web_port: Port = 8010
     worker_port: Port = 9989
+    # The worker port's certificate; null: the master makes its own CA (README: Worker link).
+    worker_tls: WorkerTls | None = None
     bind_address: Text = "127.0.0.1"
+    web_bind_address: Text | None = None
     db_url: Annotated[Text, AfterValidator(_db_url)] = "sqlite:///state.sqlite"
     title: Text = "Buildbot"
     mq: MessageQueue | None = None
@@ -79,6 +83,11 @@ class Buildmaster(Section):
                 "roles", "roles can leave something out only for a master with mq set"
             )
         return self
+
+    @property
+    def web_address(self) -> str:
+        """The address the web port listens on: ``web_bind_address``, else ``bind_address``."""
+        return self.web_bind_address or self.bind_address
 
     @property
     def url(self) -> str:

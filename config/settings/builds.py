@@ -43,3 +43,5 @@ class Limits(Section):
     build_minutes: PositiveNumber = 240.0
     # One webhook delivery's body (GitHub sends at most 25 MB).
     webhook_mb: PositiveNumber = 25.0
+    # The JUnit XML reports of one test step together; past it, counts come from the log.
+    reports_mb: PositiveNumber = 20.0

@@ -15,9 +15,13 @@ from config.settings.github import GitHub
 from config.settings.matrices import check_matrix_pools
 from config.settings.pipelines import CountedLock, check_locks
 from config.settings.recipes import Builder, Project
+from config.settings.repositories import repository_key
 from config.settings.values import Name, Seconds, Section, require_unique, show
 from config.settings.workers import AnyPool, Aws, Pools, worker_names
 from config.settings.zulip import Zulip
+
+# Where a master behind the HTTPS proxy may listen: only the proxy on the same host reaches it.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class Settings(Section):
@@ -52,6 +56,23 @@ class Settings(Section):
         require_unique("project", [p.name for p in self.projects], key="projects")
         builders = [b.name for p in self.projects for b in p.builders]
         require_unique("builder", builders, key="projects")
+        return self
+
+    @model_validator(mode="after")
+    def _repositories_unique(self) -> Settings:
+        # A delivery names its repository, and the webhook hands it to one project: a
+        # second project of the same repository would never build from it.
+        seen: dict[str, int] = {}
+        for p, project in enumerate(self.projects):
+            key = repository_key(project.repository)
+            if key and key in seen:
+                raise PydanticCustomError(
+                    "repository",
+                    "projects[{p}].repository: {got} is projects[{first}]'s repository too; "
+                    "give each repository one project",
+                    {"p": p, "first": seen[key], "got": show(project.repository)},
+                )
+            seen.setdefault(key, p)
         return self
 
     @model_validator(mode="after")
@@ -131,6 +152,22 @@ class Settings(Section):
                 "reader_orgs",
                 "auth.github.reader_orgs: required when visitors may not read anonymously "
                 "(anyone can log in with GitHub): name the organisations whose members read",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _https_is_the_only_way_in(self) -> Settings:
+        if self.deploy.https is None:
+            return self
+        if not (self.buildmaster.public_url or "").startswith("https://"):
+            raise PydanticCustomError(
+                "https", "buildmaster.public_url: must start with https:// when deploy.https is on"
+            )
+        if self.deploy.network == "host" and self.buildmaster.web_address not in LOOPBACK:
+            raise PydanticCustomError(
+                "https",
+                "buildmaster.web_bind_address: must be a loopback address (127.0.0.1) when "
+                "deploy.https is on and deploy.network is host, or the web port bypasses HTTPS",
             )
         return self
 

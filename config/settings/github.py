@@ -60,6 +60,10 @@ class GitHub(Section):
     webhook_secret: SecretStr
     api_url: Text = "https://api.github.com"
     report_status: bool = True
+    # Check runs (an App only) rather than commit statuses; null: check runs with an App.
+    checks: bool | None = None
+    # Annotations (failures, lint findings at their lines) one check run carries at most.
+    max_annotations: Annotated[int, Field(ge=0, le=10000)] = 500
     pull_requests: PullRequests = Field(default_factory=PullRequests)
 
     @model_validator(mode="after")
@@ -69,4 +73,12 @@ class GitHub(Section):
                 "credentials",
                 "give token (a personal access token) or app (a GitHub App), one of them",
             )
+        if self.checks and self.app is None:
+            raise PydanticCustomError(
+                "checks", "checks: check runs need a GitHub App (app), not a personal token"
+            )
         return self
+
+    def uses_checks(self) -> bool:
+        """Whether builds report as check runs (else as commit statuses)."""
+        return self.app is not None and self.checks is not False

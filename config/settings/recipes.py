@@ -51,14 +51,54 @@ class RunStep(CommandOptions):
     command: Command
 
 
+def _report_pattern(value: str) -> str:
+    """Report patterns stay inside the step's directory."""
+    if value.startswith(("/", "\\", "~")) or ".." in value.replace("\\", "/").split("/"):
+        raise PydanticCustomError(
+            "report_pattern",
+            "must be a pattern below the step's directory, got {got}",
+            {"got": show(value)},
+        )
+    return value
+
+
 class TestStep(RunStep):
     """Runs tests and shows their pass/fail counts.
 
-    For ``trial`` the command is the trial program followed by its arguments.
+    For ``trial`` the command is the trial program followed by its arguments. ``junit``:
+    glob patterns of the JUnit XML reports the command writes, whose cases are stored and
+    give the counts. ``rerun_failures: 1`` runs ``rerun_command`` once when cases failed
+    (pytest's default: the command with ``--last-failed``); a case that passes then is
+    flaky, and the step WARNINGS.
     """
 
     kind: Literal["test"]  # type: ignore[assignment]
     runner: Literal["pytest", "trial"] = "pytest"
+    junit: list[Annotated[Text, AfterValidator(_report_pattern)]] = Field(default_factory=list)
+    rerun_failures: Literal[0, 1] = 0
+    rerun_command: Command | None = None
+
+    @model_validator(mode="after")
+    def _reports_for_pytest(self) -> TestStep:
+        if self.runner == "trial" and (self.junit or self.rerun_failures):
+            raise PydanticCustomError(
+                "trial_reports", "junit and rerun_failures: not with runner trial", {}
+            )
+        if self.rerun_failures and not self.junit:
+            raise PydanticCustomError(
+                "rerun_needs_junit",
+                "rerun_failures: needs junit, the reports that name the failed tests",
+                {},
+            )
+        return self
+
+    @property
+    def rerun(self) -> list[str] | None:
+        """The command that runs the failed tests again, if they are run again."""
+        if not self.rerun_failures:
+            return None
+        default = [*self.command, "--last-failed", "--last-failed-no-failures", "none"]
+        return self.rerun_command or default
 
 
 class LintStep(RunStep):

@@ -14,7 +14,7 @@ def build(settings: Settings, hook_dialects: dict[str, Any]) -> dict[str, Any]:
     master = settings.buildmaster
     login, authz = auth(settings)
     return {
-        "port": f"tcp:{master.web_port}:interface={master.bind_address}",
+        "port": f"tcp:{master.web_port}:interface={master.web_address}",
         "plugins": {"waterfall_view": {}, "console_view": {}, "grid_view": {}},
         "auth": login,
         "authz": authz,

@@ -11,18 +11,19 @@ from config.workers.docker import docker_workers
 from config.workers.ec2.pool import ec2_workers
 
 
-def build(settings: Settings) -> list[AbstractWorker]:
-    """The workers of every pool."""
+def build(settings: Settings, master_ca: str = "") -> list[AbstractWorker]:
+    """The workers of every pool; docker and EC2 workers trust the worker port's
+    certificate by ``master_ca`` (PEM; '' for their system's authorities)."""
     built: list[AbstractWorker] = []
     for index, pool in enumerate(settings.workers):
         secret = f"workers.{index}"
         if isinstance(pool, Ec2Pool):
             assert settings.aws is not None, "the settings check requires aws for ec2 pools"
-            built += ec2_workers(settings, settings.aws, pool)
+            built += ec2_workers(settings, settings.aws, pool, master_ca)
         elif isinstance(pool, StaticPool):
             built += static_workers(pool, secret)
         elif isinstance(pool, DockerPool):
-            built += docker_workers(settings, pool)
+            built += docker_workers(settings, pool, master_ca)
         else:
             built += local_workers(pool, secret)
     return built

@@ -4,5 +4,6 @@
 streams, :mod:`.errors` batches the master's own errors to the ops stream, all through the
 message API of :mod:`.session`.
 
-It imports :mod:`config.settings` only.
+It imports :mod:`config.settings`, and the names of the build properties
+:mod:`config.builds` sets.
 """

@@ -17,6 +17,7 @@ from buildbot.process.results import (
     WARNINGS,
 )
 
+from config.builds.result_steps import FAILED_TESTS, FLAKY_TESTS
 from config.settings import Project
 
 # Results that count as passed: listed together on the summary's first line.
@@ -81,7 +82,22 @@ def _emoji(build: dict[str, Any]) -> str:
 
 
 def _link(build: dict[str, Any]) -> str:
-    return f"[{build['builder']['name']}]({url(build['url'])})"
+    return f"[{build['builder']['name']}]({url(build['url'])}){_tests(build)}"
+
+
+NAMED = 3
+"""How many of a build's failing (or flaky) tests a summary names."""
+
+
+def _tests(build: dict[str, Any]) -> str:
+    """The first failing and flaky tests of the build, if its steps named any."""
+    parts = []
+    for word, name in (("failed", FAILED_TESTS), ("flaky", FLAKY_TESTS)):
+        tests = [t for t in _prop(build, name) or [] if isinstance(t, str)]
+        if tests:
+            more = ", ..." if len(tests) > NAMED else ""
+            parts.append(f"{word}: " + ", ".join(code(t) for t in tests[:NAMED]) + more)
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def pull_request(builds: list[dict[str, Any]]) -> int | None:
@@ -144,7 +160,7 @@ def alert(build: dict[str, Any], sourcestamp: dict[str, Any]) -> str:
     return (
         f"{_emoji(build)} [{build['builder']['name']} "
         f"#{build['number']}]({url(build['url'])}) {verb} on {code(sourcestamp.get('branch'))} "
-        f"at {commit_link(sourcestamp.get('repository'), revision)}"
+        f"at {commit_link(sourcestamp.get('repository'), revision)}{_tests(build)}"
     )
 
 

@@ -15,18 +15,15 @@ import base64
 import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import MENDS_OFF, StartMaster, local_settings
 from tests.harness import RETRY, SUCCESS, GitRepo, Master, Moto, wait_for
-from tests.instances import assignments, moto_aws
+from tests.instances import assignments, create_from_user_data, moto_aws
 from tests.integration.test_metrics import scrape
 
-BIN = Path(sys.executable).parent
 TOKEN = "ghp_master-test-token"
 
 
@@ -58,21 +55,7 @@ def ec2_master_settings(
 
 def be_the_instance(master: Master, values: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start the real worker an instance's user data (its assignments) describes."""
-    subprocess.run(
-        [
-            str(BIN / "buildbot-worker"),
-            "create-worker",
-            "--relocatable",
-            str(master.cluster.root / "worker-1"),
-            f"{values['MASTER_HOST']}:{values['MASTER_PORT']}",
-            values["WORKER_NAME"],
-            values["WORKER_PASSWORD"],
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    with (master.cluster.root / "worker-1" / "buildbot.tac").open("a") as tac:
-        tac.write(values["WORKER_TAC"] + "\n")
+    create_from_user_data(master.cluster.root / "worker-1", values)
     return master.cluster.start_worker(values["WORKER_NAME"])
 
 

@@ -37,6 +37,9 @@ NEWEST_IMAGE = "ami-00001002000001002"  # newer, but not promoted
 TOKEN = "ghp_test-token"
 
 
+MASTER_CA = "-----BEGIN CERTIFICATE-----\nthe worker port's authority\n-----END CERTIFICATE-----\n"
+
+
 def ec2_settings(moto_url: str, workers: Any = None, **aws: Any) -> Settings:
     """Settings with EC2 workers on moto: by default one pool of two (``workers``: pools)."""
     return validate(
@@ -152,7 +155,7 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
         """The first worker of ``settings`` (by default :func:`ec2_settings` with ``aws``),
         running under the fake master."""
         settings = settings or ec2_settings(self.moto.url, **aws)
-        worker = pools.build(settings)[0]
+        worker = pools.build(settings, MASTER_CA)[0]
         assert isinstance(worker, SpotWorker)
         worker.poll_interval = 0.05
         worker.backoff = 0.01
@@ -238,6 +241,7 @@ class SpotWorkerTest(MotoWorkers):
             {
                 "MASTER_HOST": "build.example.com",
                 "MASTER_PORT": "9989",
+                "MASTER_CA": MASTER_CA,
                 "WORKER_NAME": "worker-1",
                 "WORKER_PASSWORD": worker.password,
                 "WHEELHOUSE_URL": "https://wheels.example.com/",

@@ -47,6 +47,22 @@ def key_pair() -> tuple[str, str]:
     return private, public
 
 
+def webhook_settings(
+    repository: str, builders: list[dict[str, Any]], github: FakeGitHub, private: str, secret: str
+) -> dict[str, Any]:
+    """A test master taking signed deliveries of ``secret``, acting as ``github``'s App."""
+    return local_settings(
+        repository,
+        builders,
+        changes={"kind": "github"},
+        github={
+            "app": {"app_id": github.app.app_id if github.app else 0, "private_key": private},
+            "webhook_secret": secret,
+            "api_url": f"{github.url}/api/v3",
+        },
+    )
+
+
 def test_statuses_go_with_installation_tokens_renewed_before_they_expire(
     repo: GitRepo, start_master: StartMaster
 ) -> None:
@@ -61,6 +77,7 @@ def test_statuses_go_with_installation_tokens_renewed_before_they_expire(
                 "app": {"app_id": APP_ID, "private_key": private},
                 "webhook_secret": "unused",
                 "api_url": f"{github.url}/api/v3",
+                "checks": False,  # an App may still post commit statuses
             },
         )
         master = start_master(settings)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_push_seen_by_one_master_is_built_on_the_others_worker(
-    repo: GitRepo, start_master: StartMaster, postgres: Postgres, crossbar: Crossbar
+    repo: GitRepo, postgres: Postgres, crossbar: Crossbar, start_master: StartMaster
 ) -> None:
     shared = {
         "db_url": postgres.create_database("cluster"),

@@ -40,11 +40,15 @@ def answer(
     event: str = "push",
     signature: str | None = None,
     content_type: str = "application/json",
+    delivery: str | None = None,
 ) -> tuple[int, str]:
-    """POST one delivery as GitHub does; returns the HTTP status and the answer's text."""
+    """POST one delivery as GitHub does (``delivery``: its ``X-GitHub-Delivery`` id);
+    returns the HTTP status and the answer's text."""
     headers = {"Content-Type": content_type, "X-GitHub-Event": event}
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
+    if delivery is not None:
+        headers["X-GitHub-Delivery"] = delivery
     request = urllib.request.Request(
         f"{master.url}change_hook/github", data=body, headers=headers, method="POST"
     )

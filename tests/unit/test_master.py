@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config import master
 from config.settings import validate
 from tests.unit.settings.test_settings import GOOD
@@ -12,8 +14,8 @@ CLUSTER = {
 }
 
 
-def test_single_master_has_everything_and_no_message_queue() -> None:
-    config = master.build(validate(GOOD))
+def test_single_master_has_everything_and_no_message_queue(tmp_path: Path) -> None:
+    config = master.build(validate(GOOD), tmp_path)
     assert {
         "workers",
         "builders",
@@ -26,9 +28,9 @@ def test_single_master_has_everything_and_no_message_queue() -> None:
     assert config["buildbotNetUsageData"] is None
 
 
-def test_front_master_runs_web_and_schedulers_only() -> None:
+def test_front_master_runs_web_and_schedulers_only(tmp_path: Path) -> None:
     settings = validate({**GOOD, "buildmaster": CLUSTER | {"roles": ["web", "schedulers"]}})
-    config = master.build(settings)
+    config = master.build(settings, tmp_path)
     assert config["multiMaster"] is True
     assert config["mq"] == {
         "type": "wamp",
@@ -37,10 +39,12 @@ def test_front_master_runs_web_and_schedulers_only() -> None:
     }
     assert {"www", "schedulers", "change_source", "services"} <= config.keys()
     assert not {"workers", "builders", "protocols"} & config.keys()
+    assert not (tmp_path / "worker-tls").exists()  # no worker port, no certificate
 
 
-def test_worker_master_runs_builds_without_schedulers() -> None:
-    config = master.build(validate({**GOOD, "buildmaster": CLUSTER | {"roles": ["workers"]}}))
+def test_worker_master_runs_builds_without_schedulers(tmp_path: Path) -> None:
+    settings = validate({**GOOD, "buildmaster": CLUSTER | {"roles": ["workers"]}})
+    config = master.build(settings, tmp_path)
     assert [w.name for w in config["workers"]] == ["worker-1", "worker-2"]
     assert [b.name for b in config["builders"]] == ["tests"]
     # No reporters here: they are the scheduling master's.

@@ -11,7 +11,9 @@ from config.workers.ec2.launch import Launch
 from config.workers.ec2.worker import SpotWorker
 
 
-def launch(settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str) -> Launch:
+def launch(
+    settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str, master_ca: str = ""
+) -> Launch:
     """How worker ``name``'s instances start: image, sizes, networks, market, user data."""
     master = settings.buildmaster
     return Launch(
@@ -45,6 +47,7 @@ def launch(settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str
         values=(
             ("MASTER_HOST", master.host),
             ("MASTER_PORT", str(master.worker_port)),
+            ("MASTER_CA", master_ca),
             ("WORKER_NAME", name),
             ("WHEELHOUSE_URL", aws.wheelhouse_url or ""),
             ("WORKER_TAC", userdata.worker_tac(settings)),
@@ -52,7 +55,9 @@ def launch(settings: Settings, aws: Aws, pool: Ec2Pool, name: str, template: str
     )
 
 
-def ec2_workers(settings: Settings, aws: Aws, pool: Ec2Pool) -> list[AbstractWorker]:
+def ec2_workers(
+    settings: Settings, aws: Aws, pool: Ec2Pool, master_ca: str = ""
+) -> list[AbstractWorker]:
     """Latent workers, each on a one-time instance of the newest worker image.
 
     An idle worker stops after the pool's ``idle_timeout`` (by default
@@ -65,7 +70,7 @@ def ec2_workers(settings: Settings, aws: Aws, pool: Ec2Pool) -> list[AbstractWor
     return [
         SpotWorker(
             name,
-            launch=launch(settings, aws, pool, name, template),
+            launch=launch(settings, aws, pool, name, template, master_ca),
             access_key_id=util.Secret("aws.access_key_id") if keys else None,
             secret_access_key=util.Secret("aws.secret_access_key") if keys else None,
             max_builds=pool.max_builds,

@@ -15,9 +15,9 @@ moto), each avoided here where a comment names it:
   cancelled or terminated (upstream issue #2874), which leaks paid instances;
 - ``valid_ami_location_regex`` is a prefix match, so ``fedora-buildslave-base-old`` passes.
 
-What is wrong in every latent worker (weak passwords, no idle stop for a worker that
-never got a build, no shutdown request before its machine goes) is mended for all of
-them in ``mends/latent_workers.py``.
+Its passwords come from ``secrets`` (:mod:`config.workers.passwords`). What is wrong in
+every latent worker (no idle stop for a worker that never got a build, no shutdown
+request before its machine goes) is mended for all of them in ``mends/latent_workers.py``.
 
 We launch one-time spot instances through ``run_instances`` with
 ``InstanceMarketOptions``: one synchronous call that either starts an instance or fails,
@@ -41,7 +41,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
-from buildbot.worker.latent import AbstractLatentWorker
 from twisted.internet import defer, threads
 from twisted.python import log
 
@@ -56,9 +55,10 @@ from config.workers.ec2.launch import (
     newest_image,
     offers,
 )
+from config.workers.passwords import StrongPasswords
 
 
-class SpotWorker(AbstractLatentWorker):
+class SpotWorker(StrongPasswords):
     """A latent worker that runs its builds on a one-time EC2 instance: spot, or on
     demand where its pool's market allows."""
 
@@ -115,9 +115,9 @@ class SpotWorker(AbstractLatentWorker):
         if not hasattr(self, "spending"):  # kept across reconfigs, like the worker itself
             self.spending = Spending()
         # The worker password: random, from `secrets`, per worker and per master start.
-        # `buildbot reconfig` runs master.cfg again in the same process; Buildbot's
-        # getRandomPass keeps the current password while an instance exists (its user data
-        # carries it, so it can still log in) and picks a new one only when none runs.
+        # `buildbot reconfig` runs master.cfg again in the same process; getRandomPass
+        # keeps the current password while an instance exists (its user data carries it,
+        # so it can still log in) and picks a new one only when none runs.
         if password is None:
             password = self.getRandomPass()
         yield super().reconfigService(name, password, **kwargs)

@@ -15,10 +15,10 @@ from config.settings import validate
 EXAMPLE = Path(__file__).resolve().parents[3] / "config.yml.example"
 
 
-def test_every_step_of_the_example_recipes_runs_an_argv_list() -> None:
+def test_every_step_of_the_example_recipes_runs_an_argv_list(tmp_path: Path) -> None:
     settings = validate(yaml.safe_load(EXAMPLE.read_text()))
     commands = []
-    for builder in master.build(settings)["builders"]:
+    for builder in master.build(settings, tmp_path)["builders"]:
         for step_factory in builder.factory.steps:
             step = step_factory.buildStep()
             assert isinstance(step, BuildStep)

@@ -4,6 +4,7 @@ from commands used in later commands."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,8 +47,8 @@ def document(**sections: Any) -> dict[str, Any]:
     return found
 
 
-def test_triggered_builders_have_only_their_triggerable_scheduler() -> None:
-    config = master.build(validate(document()))
+def test_triggered_builders_have_only_their_triggerable_scheduler(tmp_path: Path) -> None:
+    config = master.build(validate(document()), tmp_path)
     by_builder: dict[str, list[str]] = {}
     for scheduler in config["schedulers"]:
         for name in scheduler.builderNames:
@@ -58,9 +59,9 @@ def test_triggered_builders_have_only_their_triggerable_scheduler() -> None:
     assert triggerable.name == "accept-triggered"
 
 
-def test_a_worker_master_has_the_triggerables_its_builds_trigger() -> None:
+def test_a_worker_master_has_the_triggerables_its_builds_trigger(tmp_path: Path) -> None:
     cluster = {**CLUSTER, "roles": ["workers"]}
-    config = master.build(validate(document(buildmaster=cluster)))
+    config = master.build(validate(document(buildmaster=cluster)), tmp_path)
     assert [s.name for s in config["schedulers"]] == ["accept-triggered"]
 
 
@@ -79,8 +80,8 @@ def test_the_trigger_comes_last_and_waits_as_set(wait: bool) -> None:
     assert all(step.step_class is not TriggerNext for step in accept.steps)
 
 
-def test_builders_and_steps_take_their_counted_locks() -> None:
-    config = master.build(validate(document()))
+def test_builders_and_steps_take_their_counted_locks(tmp_path: Path) -> None:
+    config = master.build(validate(document()), tmp_path)
     accept = next(b for b in config["builders"] if b.name == "accept")
     [access] = accept.locks
     assert access.lockid == MasterLock("aws", maxCount=2)
@@ -138,32 +139,32 @@ def test_branch_conditions(
     assert on_branches(rules, branch, project, **extra) is runs
 
 
-def test_builders_with_branch_conditions_get_a_push_scheduler_each() -> None:
+def test_builders_with_branch_conditions_get_a_push_scheduler_each(tmp_path: Path) -> None:
     found = document()
     found["projects"][0]["builders"] += [
         {"name": "docs", "branches": ["main", "release"], "steps": [RUN]},
         {"name": "publish", "branches": ["main", "release"], "steps": [RUN]},
     ]
-    config = master.build(validate(found))
+    config = master.build(validate(found), tmp_path)
     pushes = {s.name: s.builderNames for s in config["schedulers"] if "-push" in s.name}
     assert pushes == {"flocker-push": ["package"], "flocker-push-docs": ["docs", "publish"]}
     assert said(["main", "pull_requests"]) == "only on main, pull requests"
 
 
-def test_buildbot_accepts_the_pipeline_config_with_one_object_per_lock() -> None:
+def test_buildbot_accepts_the_pipeline_config_with_one_object_per_lock(tmp_path: Path) -> None:
     found = document()
     found["projects"][0]["builders"][0]["locks"] = ["aws"]  # a lock taken in two places
-    MasterConfig.loadFromDict(master.build(validate(found)), "master.cfg")
+    MasterConfig.loadFromDict(master.build(validate(found), tmp_path), "master.cfg")
 
 
-def test_triggered_builders_get_a_status_reporter_with_github() -> None:
+def test_triggered_builders_get_a_status_reporter_with_github(tmp_path: Path) -> None:
     github = {"token": "t", "webhook_secret": "s"}
-    config = master.build(validate(document(github=github)))
+    config = master.build(validate(document(github=github)), tmp_path)
     assert len([s for s in config["services"] if isinstance(s, TriggeredStatusPush)]) == 1
     without = document(github=github)
     without["projects"][0]["builders"] = [{"name": "alone", "steps": [RUN]}]
     without.pop("locks")
-    config = master.build(validate(without))
+    config = master.build(validate(without), tmp_path)
     assert not [s for s in config["services"] if isinstance(s, TriggeredStatusPush)]
     generators = pipeline_statuses.generators(validate(document()))
     assert [(g.source, g.target.name) for g in generators] == [("package", "accept")]

@@ -12,9 +12,10 @@ from buildbot.locks import WorkerLock
 from config import master
 from config.builds import builders, recipes
 from config.builds.checkout import Checkout
-from config.builds.counts import Lint, Pytest
+from config.builds.counts import Pytest
 from config.builds.leftovers import EndLeftovers
 from config.builds.merge import MergeForward
+from config.builds.result_steps import ReportedTests, StoredLint
 from config.builds.uploads import BoundedUpload, Publish
 from config.settings import validate
 from tests.unit.settings.test_settings import GOOD, changed, message
@@ -80,7 +81,7 @@ def test_recipe_mistakes_get_one_line_naming_the_key(document: Any, expected: st
     assert message(document) == expected
 
 
-def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
+def test_shipped_example_is_valid_and_builds_the_flocker_recipe(tmp_path: Path) -> None:
     settings = validate(yaml.safe_load(EXAMPLE.read_text()))
     [flocker] = settings.projects
     assert [b.name for b in flocker.builders] == [
@@ -94,7 +95,7 @@ def test_shipped_example_is_valid_and_builds_the_flocker_recipe() -> None:
         "flocker-acceptance-fedora-41-aws",
         "flocker-functional-tests",
     ]
-    config = master.build(settings)
+    config = master.build(settings, tmp_path)
     assert set(config["www"]["change_hook_dialects"]) == {"github"}
     assert config["change_source"] == []
 
@@ -110,6 +111,7 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
     recipe = [
         {"kind": "run", "command": ["make"]},
         {"kind": "test", "command": ["pytest"]},
+        {"kind": "test", "command": ["pytest"], "junit": ["report.xml"]},
         {"kind": "test", "runner": "trial", "command": ["trial", "pkg"]},
         {"kind": "lint", "command": ["flake8"]},
         {"kind": "docs"},
@@ -120,8 +122,9 @@ def test_each_step_kind_maps_onto_its_buildbot_step() -> None:
         MergeForward,
         recipes.Run,
         Pytest,
+        ReportedTests,
         recipes.Trial,
-        Lint,
+        StoredLint,
         recipes.Sphinx,
         BoundedUpload,
         Publish,
@@ -134,13 +137,13 @@ def test_workers_running_several_builds_at_once_keep_their_processes() -> None:
     assert EndLeftovers not in step_classes(document)
 
 
-def test_builders_naming_one_lock_share_an_exclusive_worker_lock() -> None:
+def test_builders_naming_one_lock_share_an_exclusive_worker_lock(tmp_path: Path) -> None:
     document = changed("projects.0.builders.0.lock", "functional")
     second = {**document["projects"][0]["builders"][0], "name": "more"}
     document["projects"][0]["builders"].append(second)
-    first, other = master.build(validate(document))["builders"]
+    first, other = master.build(validate(document), tmp_path)["builders"]
     assert first.locks == other.locks
     [access] = first.locks
     assert access.mode == "exclusive"
     assert access.lockid == WorkerLock("functional", maxCount=1)
-    assert master.build(validate(GOOD))["builders"][0].locks == []
+    assert master.build(validate(GOOD), tmp_path)["builders"][0].locks == []

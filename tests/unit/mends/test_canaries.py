@@ -6,8 +6,8 @@ The version guard's tests below fail when a name a mend replaces or relies on ch
 
 from __future__ import annotations
 
-import random
 import threading
+from importlib import metadata
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 from buildbot.process.botmaster import BotMaster
 from buildbot.schedulers.basic import BaseBasicScheduler
-from buildbot.worker.latent import AbstractLatentWorker
 from buildbot.worker.protocols import pb
 from buildbot.www import rest
 from twisted.internet import defer
@@ -59,14 +58,6 @@ def test_upstream_forgets_other_branches_waiting_changes() -> None:
     assert fired(stock_scheduler, "feature").called
     # Every waiting change below 6, so the other branch's change 4 too.
     assert forgotten == [(7, 6)]
-
-
-def test_upstream_latent_worker_passwords_follow_the_random_module() -> None:
-    generate = upstream(AbstractLatentWorker, "_generate_random_password")
-    random.seed(1)
-    first = generate(None)
-    random.seed(1)
-    assert generate(None) == first  # predictable from random's state: not a CSPRNG
 
 
 def test_upstream_leaves_nagle_on_for_workers() -> None:
@@ -119,6 +110,21 @@ def test_every_target_is_the_code_the_mends_were_verified_on(target: str) -> Non
 
 def test_installed_versions_are_the_verified_ones() -> None:
     assert guard.problem(mends.NAMES) is None
+
+
+def test_another_twisted_or_sqlalchemy_passes_another_buildbot_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A security release of Twisted or SQLAlchemy changes no fingerprint: the mends run."""
+    installed = metadata.version
+    others = {"Twisted": "99.1.0", "SQLAlchemy": "9.0.0"}
+    monkeypatch.setattr(metadata, "version", lambda name: others.get(name) or installed(name))
+    assert guard.problem(mends.NAMES) is None
+    others["buildbot"] = "4.3.1"
+    assert guard.problem(mends.NAMES) == (
+        "mends: verified on buildbot 4.3.0, but 4.3.1 is installed; re-verify them "
+        "(mends/guard.py says how) or set buildmaster.mends: false to run stock Buildbot"
+    )
 
 
 def test_a_changed_target_refuses_the_configuration_in_one_line(

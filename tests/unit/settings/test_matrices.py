@@ -3,6 +3,7 @@ properties, their pools from an axis, and triggers between agreeing combinations
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ DISTS = ["ubuntu-24.04", "fedora-41"]
 POOLS = [{"name": d, "kind": "local", "count": 1, "password": "pw"} for d in DISTS]
 
 
-def test_a_matrix_expands_into_one_builder_per_combination() -> None:
+def test_a_matrix_expands_into_one_builder_per_combination(tmp_path: Path) -> None:
     loaded = validate(
         pipeline(
             {
@@ -37,7 +38,7 @@ def test_a_matrix_expands_into_one_builder_per_combination() -> None:
     ]
     assert builders[2].properties == {"suite": "acceptance", "dist": "fedora-41", "provider": "aws"}
     assert [b.pools for b in builders] == [["ubuntu-24.04"]] * 2 + [["fedora-41"]] * 2
-    config = master.build(loaded)
+    config = master.build(loaded, tmp_path)
     made = {b.name: b for b in config["builders"]}
     assert made["accept-fedora-41-gce"].properties["provider"] == "gce"
     assert made["accept-fedora-41-gce"].workernames == ["fedora-41-1"]

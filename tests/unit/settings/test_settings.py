@@ -173,6 +173,18 @@ def test_builder_names_are_unique_across_projects() -> None:
     assert message(document) == 'config: projects: builder name "tests" is used twice'
 
 
+def test_two_projects_of_one_repository_are_refused() -> None:
+    first = GOOD["projects"][0] | {"repository": "https://github.com/ClusterHQ/flocker"}
+    builders = [{**b, "name": f"other-{b['name']}"} for b in first["builders"]]
+    second = first | {"name": "other", "builders": builders}
+    second["repository"] = "git@github.com:clusterhq/Flocker.git"  # the same, written otherwise
+    document = {**GOOD, "projects": [first, second]}
+    assert message(document) == (
+        'config: projects[1].repository: "git@github.com:clusterhq/Flocker.git" is '
+        "projects[0]'s repository too; give each repository one project"
+    )
+
+
 def test_missing_workers_section_is_named() -> None:
     document = {k: v for k, v in GOOD.items() if k != "workers"}
     assert message(document) == "config: workers: required key is missing"

@@ -167,6 +167,7 @@ def test_newest_available_production_image_is_chosen() -> None:
 VALUES = {
     "MASTER_HOST": "build.example.com",
     "MASTER_PORT": "9989",
+    "MASTER_CA": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
     "WORKER_NAME": "worker-1",
     "WORKER_PASSWORD": "pw'; rm -rf / #",
     "WHEELHOUSE_URL": "https://wheels.example.com/",
@@ -187,6 +188,13 @@ def test_user_data_values_are_shell_quoted() -> None:
         check=True,
     )
     assert done.stdout == VALUES["WORKER_PASSWORD"]
+
+
+def test_user_data_connects_over_tls_trusting_the_masters_authority() -> None:
+    text = userdata.render(userdata.TEMPLATE.read_text(), VALUES)
+    assert "MASTER_CA='-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'\n" in text
+    assert '--connection-string="$CONNECTION"' in text
+    assert 'CONNECTION="$CONNECTION:trustRoots=$WORKER_HOME/master-ca"' in text
 
 
 def test_user_data_appends_its_python_to_the_workers_tac(tmp_path: Path) -> None:

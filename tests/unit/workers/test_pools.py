@@ -4,6 +4,7 @@ and one line naming the key for each mistake."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,14 +53,14 @@ def test_each_pool_gives_its_workers_named_after_it() -> None:
         ("large-1", "SpotWorker"),
         ("mac-mini", "Worker"),
         ("here-1", "Worker"),
-        ("box-1", "DockerLatentWorker"),
+        ("box-1", "DockerWorker"),
     ]
 
 
-def test_a_builder_runs_only_on_the_workers_of_its_pools() -> None:
-    [only_large] = master.build(validate(document(pools=["large", "mac"])))["builders"]
+def test_a_builder_runs_only_on_the_workers_of_its_pools(tmp_path: Path) -> None:
+    [only_large] = master.build(validate(document(pools=["large", "mac"])), tmp_path)["builders"]
     assert only_large.workernames == ["large-1", "mac-mini"]
-    [anywhere] = master.build(validate(document()))["builders"]
+    [anywhere] = master.build(validate(document()), tmp_path)["builders"]
     assert anywhere.workernames == [
         "small-1",
         "small-2",
@@ -107,6 +108,14 @@ def test_a_docker_pool_runs_each_build_in_a_container_of_its_image() -> None:
     assert arguments["masterFQDN"] == "127.0.0.1:9989"
     assert arguments["hostconfig"] == {"network_mode": "host"}
     assert arguments["build_wait_timeout"] == 0  # removed after each build
+
+
+def test_a_docker_workers_container_is_given_the_authority_it_verifies_the_master_by() -> None:
+    box = pools.build(validate(document()), "PEM OF THE CA")[-1]
+    assert box._config_kwargs["master_ca"] == "PEM OF THE CA"
+    box.master_ca, box.masterFQDN, box.master_protocol = "PEM OF THE CA", "127.0.0.1:9989", "pb"
+    box.name, box.password, box.registration = "box-1", "pw", None
+    assert box.createEnvironment()["BUILDMASTER_CA"] == "PEM OF THE CA"
 
 
 def test_static_workers_passwords_are_secrets_of_their_own() -> None:
@@ -215,7 +224,9 @@ def test_untrusted_builds_land_only_on_ephemeral_workers(change: Any, expected: 
     assert message(changed) == expected
 
 
-def test_untrusted_builds_run_only_on_untrusted_pools_and_trusted_ones_never_there() -> None:
+def test_untrusted_builds_run_only_on_untrusted_pools_and_trusted_ones_never_there(
+    tmp_path: Path,
+) -> None:
     changed = document()
     changed["workers"][4]["untrusted"] = True
     changed["workers"][0]["idle_timeout"] = 0
@@ -224,7 +235,7 @@ def test_untrusted_builds_run_only_on_untrusted_pools_and_trusted_ones_never_the
     changed["github"] = {"token": "t", "webhook_secret": "s"}
     settings = validate(changed)
     assert settings.forks_build()
-    [builder] = master.build(settings)["builders"]
+    [builder] = master.build(settings, tmp_path)["builders"]
     assert sorted(builder.canStartBuild.__closure__[0].cell_contents) == [
         "box-1",
         "small-1",

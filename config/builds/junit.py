@@ -1,0 +1,168 @@
+"""JUnit XML reports read into test cases: name, file, line, duration, outcome, message.
+
+A report is what a build wrote, so hostile: the XML goes through defusedxml (no entities,
+no DTD: no bombs, no reads of the worker's files) and then junitparser, and every field
+is bounded. This runs in a thread (it takes seconds for tens of thousands of cases), so it
+touches nothing of the reactor's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from junitparser import Attr, Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "flaky")
+"""A case's outcome as stored, the first word of its result's value (flaky: failed, then
+passed when run again)."""
+MOST_CASES = 100_000
+"""The most cases a test step stores; a report with more is not read."""
+VALUE_CHARS = 4000
+"""The most of a failure's message and traceback a stored result keeps."""
+NAME_CHARS = 500
+# "path/to/file.py:12: AssertionError": where pytest (and most tracebacks) say it failed.
+LOCATION = re.compile(r"^(\S[^:\n]*):(\d+):", re.MULTILINE)
+
+
+class ReportError(ValueError):
+    """A report that is not JUnit XML we read: the reason in one line."""
+
+
+class _Case(TestCase):
+    """A testcase with the ``file`` and ``line`` attributes pytest's xunit1 writes."""
+
+    file = Attr()
+    line = Attr()
+
+
+class _Suite(TestSuite):
+    testcase = _Case
+
+
+class _Report(JUnitXml):
+    testsuite = _Suite
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test case of a report, as stored."""
+
+    name: str
+    outcome: str
+    message: str = ""
+    path: str | None = None
+    line: int | None = None
+    duration_ns: int | None = None
+
+    @property
+    def value(self) -> str:
+        """The stored result's value: ``<outcome>``, or ``<outcome>: <message>``."""
+        return f"{self.outcome}: {self.message}" if self.message else self.outcome
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome in ("failed", "error")
+
+
+def _bounded(value: Any, limit: int) -> str:
+    text = str(value or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _number(text: str | None) -> int | None:
+    if text is None or not text.strip().isdigit():
+        return None
+    return int(text.strip())
+
+
+def _duration_ns(case: _Case) -> int | None:
+    try:
+        seconds = case.time
+    except ValueError:
+        return None
+    if seconds is None or not 0 <= seconds < 1e7:
+        return None
+    return int(seconds * 1e9)
+
+
+def _location(case: _Case, text: str, pytest: bool) -> tuple[str | None, int | None]:
+    """The case's file and line: where it failed if its traceback says so (in its own
+    file), else its attributes (pytest writes 0-based lines there)."""
+    path = _bounded(case.file, NAME_CHARS) or None
+    line = _number(case.line)
+    if line is not None and pytest:
+        line += 1
+    found = [(p, int(n)) for p, n in LOCATION.findall(text) if path is None or p == path]
+    if found:
+        return _bounded(found[-1][0], NAME_CHARS), found[-1][1]
+    return path, line
+
+
+_OUTCOME = {Failure: "failed", Error: "error", Skipped: "skipped"}
+
+
+def _case(case: _Case, pytest: bool) -> Case:
+    name = _bounded(case.name, NAME_CHARS) or "(unnamed)"
+    if case.classname:
+        name = _bounded(f"{case.classname}.{name}", NAME_CHARS)
+    outcome, message, text = "passed", "", ""
+    for result in case.result:
+        outcome = _OUTCOME[type(result)]
+        if outcome != "skipped":
+            text = str(result.text or "")
+        message = "\n".join(filter(None, (_bounded(result.message, VALUE_CHARS), text)))
+        if outcome != "skipped":
+            break
+    path, line = _location(case, text, pytest)
+    return Case(
+        name=name,
+        outcome=outcome,
+        message=_bounded(message, VALUE_CHARS),
+        path=path,
+        line=line,
+        duration_ns=_duration_ns(case),
+    )
+
+
+def parse(data: bytes) -> list[Case]:
+    """Every test case of a JUnit XML report (``<testsuites>`` or one ``<testsuite>``).
+
+    Raises :class:`ReportError` for anything that is not such a report, or one of more
+    than :data:`MOST_CASES` cases.
+    """
+    if data.count(b"<testcase") > MOST_CASES:
+        raise ReportError(f"over {MOST_CASES} test cases")
+    try:
+        root = fromstring(data, forbid_dtd=True)
+        report = _Report.fromroot(root)
+        cases = []
+        for suite in report:
+            pytest = suite.name == "pytest"
+            cases += [_case(cast(_Case, case), pytest) for case in suite]
+    except (ParseError, DefusedXmlException, JUnitXmlError) as error:
+        raise ReportError(" ".join(str(error).split()) or type(error).__name__) from None
+    except (ValueError, TypeError, RecursionError) as error:
+        raise ReportError(f"not a JUnit report: {type(error).__name__}: {error}") from None
+    return cases
+
+
+def counts(cases: Iterable[Case]) -> dict[str, int]:
+    """How many cases had each outcome (every one of :data:`OUTCOMES`, maybe 0)."""
+    found = Counter(case.outcome for case in cases)
+    return {outcome: found[outcome] for outcome in OUTCOMES}
+
+
+def after_rerun(first: list[Case], again: list[Case]) -> list[Case]:
+    """The cases of a run whose failed cases ran ``again``: those that passed then are
+    flaky (their first failure kept as the message), the others as they were."""
+    passed_again = {case.name for case in again if case.outcome == "passed"}
+    return [
+        replace(case, outcome="flaky") if case.failing and case.name in passed_again else case
+        for case in first
+    ]

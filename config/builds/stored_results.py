@@ -1,0 +1,69 @@
+"""Results stored as Buildbot's test results, through its data API, a batch at a time.
+
+Each batch is one database transaction in Buildbot's database thread; between batches the
+reactor serves others, so twenty thousand results hold it for no long stretch. The set's
+passed and failed counts are ours (Buildbot counts only its own categories' values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from typing import Any
+
+from twisted.internet import defer
+
+from config.builds.findings import Finding
+from config.builds.junit import Case
+
+BATCH = 1000
+TESTS = "test"
+"""The result set category of a test step's cases; their unit is :data:`OUTCOME`."""
+OUTCOME = "outcome"
+LINT = "lint"
+"""The result set category of a lint step's findings; their unit is :data:`FINDING`."""
+FINDING = "finding"
+
+
+def case_rows(cases: Iterable[Case]) -> list[dict[str, Any]]:
+    """Test cases as rows of Buildbot's ``addTestResults``."""
+    rows = []
+    for case in cases:
+        row: dict[str, Any] = {"value": case.value, "test_name": case.name}
+        if case.path is not None:
+            row["test_code_path"] = case.path
+        if case.line is not None:
+            row["line"] = case.line
+        if case.duration_ns is not None:
+            row["duration_ns"] = case.duration_ns
+        rows.append(row)
+    return rows
+
+
+def finding_rows(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """Lint findings as rows: the code is the name, the location the path and line."""
+    return [
+        {"value": f.value, "test_name": f.code, "test_code_path": f.path, "line": f.line}
+        for f in findings
+    ]
+
+
+@defer.inlineCallbacks
+def store(
+    step: Any,
+    description: str,
+    category: str,
+    unit: str,
+    rows: list[dict[str, Any]],
+    passed: int,
+    failed: int,
+) -> Generator[Any, Any, int]:
+    """A completed result set of ``step`` holding ``rows``; its id."""
+    updates = step.master.data.updates
+    builderid = yield step.build.getBuilderId()
+    setid = yield updates.addTestResultSet(
+        builderid, step.build.buildid, step.stepid, description, category, unit
+    )
+    for start in range(0, len(rows), BATCH):
+        yield updates.addTestResults(builderid, setid, rows[start : start + BATCH])
+    yield updates.completeTestResultSet(setid, tests_passed=passed, tests_failed=failed)
+    return int(setid)

@@ -1,0 +1,162 @@
+"""The delivery service: signed deliveries kept in the spool, processed once each.
+
+The webhook hands each signed delivery to :meth:`Deliveries.take`, which writes it to the
+spool (:mod:`config.github.spool`, in ``webhook-spool/`` of the master's directory) before
+the delivery is answered, then to :meth:`Deliveries.process`: a delivery whose id was
+processed before builds nothing (:mod:`config.github.delivered`); any other has its
+changes stored and its pull request's GitHub calls made (:mod:`config.github.events`),
+its id recorded, and its file removed. A payload that can never build is dropped; any
+other failure (a database that is down, GitHub not answering) keeps the file, and the
+delivery is tried again every :data:`RETRY_EVERY` seconds. What a stopped or killed master
+left in the spool is processed once the master has started again (when its schedulers
+listen), oldest first.
+
+The spool's file I/O runs in one thread of the service's own, never in the reactor's and
+never in Twisted's shared pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+from buildbot.util import service
+from twisted.internet import defer, task, threads
+from twisted.python import log
+from twisted.python.threadpool import ThreadPool
+
+from config.github import spool
+from config.github.delivered import Delivered
+from config.github.events import Events
+
+SERVICE = "github-deliveries"
+SPOOL = "webhook-spool"
+"""The spool's directory, in the master's directory (the data volume in production)."""
+RETRY_EVERY = 60.0
+"""Seconds between tries of the deliveries whose processing failed."""
+
+
+class Deliveries(service.BuildbotService):
+    """Keeps, processes and replays GitHub's deliveries; see the module's docstring.
+
+    Configured with :class:`config.github.events.Events`'s arguments.
+    """
+
+    name = SERVICE
+
+    def checkConfig(self, **events: Any) -> None:
+        super().checkConfig()
+
+    @defer.inlineCallbacks
+    def reconfigService(self, **events: Any) -> Generator[Any, Any, None]:
+        self.events = Events(self.master, **events)
+        if not hasattr(self, "working"):
+            self.directory = Path(self.master.basedir) / SPOOL
+            self.delivered = Delivered(self.master)
+            self.working: dict[str, str] = {}
+            """The spool's files being written or processed, by name: their delivery ids."""
+            self.pool = ThreadPool(minthreads=1, maxthreads=1, name=SERVICE)
+        yield super().reconfigService()
+
+    @defer.inlineCallbacks
+    def startService(self) -> Generator[Any, Any, None]:
+        yield super().startService()  # configures it
+        self.pool.start()
+        yield self._io(spool.prepare, self.directory)
+        # A restarted master processes what is left once it has started: a change
+        # stored before its schedulers listen would build nothing.
+        self._started = yield self.master.mq.startConsuming(
+            lambda *_: self.replay(), ("masters", str(self.master.masterid), "started")
+        )
+        self._retries = task.LoopingCall(self.replay)
+        self._retries.clock = self.master.reactor
+        self._retries.start(RETRY_EVERY, now=False)
+
+    @defer.inlineCallbacks
+    def stopService(self) -> Generator[Any, Any, None]:
+        if self._retries.running:
+            self._retries.stop()
+        self._started.stopConsuming()
+        yield super().stopService()
+        self.pool.stop()
+
+    def _io(self, work: Any, *args: Any) -> defer.Deferred[Any]:
+        return threads.deferToThreadPool(self.master.reactor, self.pool, work, *args)
+
+    def pending(self, delivery: spool.Delivery) -> bool:
+        """Whether a delivery of this id is in the spool and not processed yet."""
+        return delivery.id in self.working.values()
+
+    @defer.inlineCallbacks
+    def take(self, delivery: spool.Delivery) -> Generator[Any, Any, str]:
+        """Write ``delivery`` to the spool; its name there, once it is on disk."""
+        name = delivery.file_name()
+        self.working[name] = delivery.id
+        try:
+            yield self._io(spool.write, self.directory, name, delivery)
+        except BaseException:
+            del self.working[name]
+            raise
+        return name
+
+    @defer.inlineCallbacks
+    def process(self, name: str, delivery: spool.Delivery) -> Generator[Any, Any, str]:
+        """Build what a taken delivery asks for, once; what was done, in a line.
+
+        Fails with ValueError (and drops the delivery) for a payload that can never
+        build; with anything else it stays in the spool for the next try.
+        """
+        try:
+            if delivery.named and (yield self.delivered.seen(delivery.id)):
+                note = already_received(delivery)
+            else:
+                note = yield self.events.accept(delivery.event, delivery.payload())
+                if delivery.named:
+                    yield self.delivered.record(delivery.id)
+            yield self._io(spool.remove, self.directory, name)
+        except ValueError:
+            yield self._io(spool.remove, self.directory, name)
+            raise
+        finally:
+            self.working.pop(name, None)
+        return str(note)
+
+    @defer.inlineCallbacks
+    def replay(self) -> Generator[Any, Any, None]:
+        """Process, oldest first, the spool's deliveries that nothing processes now."""
+        try:
+            names = yield self._io(spool.waiting, self.directory)
+        except OSError as error:
+            log.msg(f"the spool of GitHub deliveries cannot be read: {error}")
+            return
+        for name in names:
+            if name in self.working or not self.running:
+                continue
+            self.working[name] = ""
+            try:
+                delivery = yield self._io(spool.read, self.directory, name)
+            except Exception as error:
+                self.working.pop(name, None)
+                log.msg(f"GitHub delivery {name} in the spool cannot be read: {error}")
+                continue
+            if delivery is None:
+                self.working.pop(name, None)
+                continue
+            self.working[name] = delivery.id
+            try:
+                note = yield self.process(name, delivery)
+                log.msg(f"GitHub {delivery.event} {delivery.id}, from the spool: {note}")
+            except Exception as error:
+                log.msg(f"GitHub {delivery.event} {delivery.id}, from the spool, failed: {error}")
+
+
+def already_received(delivery: spool.Delivery) -> str:
+    """What a redelivery is answered."""
+    return f"delivery {delivery.id} already received: nothing more to build"
+
+
+def deliveries(master: Any) -> Deliveries:
+    """The master's delivery service (configured with webhooks)."""
+    found: Deliveries = master.service_manager.namedServices[SERVICE]
+    return found

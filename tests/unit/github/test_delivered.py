@@ -1,0 +1,75 @@
+"""The processed deliveries' ids: kept a week in a bounded number of state values, bounded
+per day, and found again by another master on the same database."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from config.github.delivered import DAY, KEEP_DAYS, PER_DAY, Delivered, added, holds, slot
+
+with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
+    from buildbot.test.fake import fakemaster
+    from buildbot.test.reactor import TestReactorMixin
+
+
+def test_an_id_is_held_for_its_day_only() -> None:
+    value = added(None, 100, "a")
+    assert holds(value, 100, "a")
+    assert not holds(value, 100, "b")
+    # Another day that uses the same slot does not see it, and drops it when it adds.
+    later = 100 + KEEP_DAYS + 1
+    assert slot(later) == slot(100)
+    assert not holds(value, later, "a")
+    assert added(value, later, "b") == {"day": later, "ids": ["b"]}
+
+
+def test_a_day_keeps_its_newest_ids_up_to_the_bound() -> None:
+    value: dict[str, Any] | None = None
+    for n in range(PER_DAY + 3):
+        value = added(value, 7, f"id-{n}")
+    assert value is not None
+    assert len(value["ids"]) == PER_DAY
+    assert not holds(value, 7, "id-2") and holds(value, 7, "id-3")
+    assert holds(value, 7, f"id-{PER_DAY + 2}")
+    # An id added twice is kept once.
+    assert added(value, 7, "id-3")["ids"].count("id-3") == 1
+
+
+def test_the_slots_are_bounded() -> None:
+    assert len({slot(day) for day in range(1000)}) == KEEP_DAYS + 1
+
+
+class DeliveredInTheDatabase(TestReactorMixin, unittest.TestCase):
+    def setUp(self) -> Any:
+        self.setup_test_reactor()
+        self.reactor.advance(1000 * DAY + 3600)
+        made = defer.ensureDeferred(fakemaster.make_master(self, wantDb=True))
+        return made.addCallback(lambda master: setattr(self, "master", master))
+
+    @defer.inlineCallbacks
+    def test_a_processed_id_is_seen_for_a_week_then_forgotten(self) -> Any:
+        delivered = Delivered(self.master)
+        assert not (yield delivered.seen("abc"))
+        yield delivered.record("abc")
+        yield delivered.record("def")
+
+        # Another master on the same database (or this one restarted) sees both.
+        again = Delivered(self.master)
+        assert (yield again.seen("abc")) and (yield again.seen("def"))
+        assert not (yield again.seen("ghi"))
+
+        self.reactor.advance(KEEP_DAYS * DAY)
+        assert (yield again.seen("abc"))
+        self.reactor.advance(DAY)
+        assert not (yield again.seen("abc"))
+
+    @defer.inlineCallbacks
+    def test_ids_recorded_at_once_are_all_kept(self) -> Any:
+        delivered = Delivered(self.master)
+        yield defer.gatherResults([delivered.record(f"id-{n}") for n in range(20)])
+        seen = yield defer.gatherResults([delivered.seen(f"id-{n}") for n in range(20)])
+        assert seen == [True] * 20

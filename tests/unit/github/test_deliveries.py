@@ -1,0 +1,113 @@
+"""The delivery service: what a stopped master left in the spool is processed once it has
+started again, a redelivery builds nothing, and a payload that can never build is dropped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from config.github import spool
+from config.github.deliveries import SPOOL, Deliveries, already_received
+from config.github.spool import Delivery
+from config.settings import PullRequests
+
+with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
+    from buildbot.test.fake import fakemaster
+    from buildbot.test.reactor import TestReactorMixin
+
+
+class InThisThread(Deliveries):
+    """The service with its file I/O run in the test's thread: the test reactor runs no
+    threads."""
+
+    def _io(self, work: Any, *args: Any) -> defer.Deferred[Any]:
+        return defer.maybeDeferred(work, *args)
+
+
+def push(repository: str, delivery: str) -> Delivery:
+    body = json.dumps({"ref": "refs/heads/x", "repository": {"full_name": repository}})
+    return Delivery("push", delivery, "application/json", body.encode())
+
+
+class DeliveriesLeftInTheSpool(TestReactorMixin, unittest.TestCase):
+    def setUp(self) -> Any:
+        self.setup_test_reactor()
+        self.basedir = Path(tempfile.mkdtemp(prefix="deliveries-"))
+        self.addCleanup(shutil.rmtree, self.basedir, True)
+        made = defer.ensureDeferred(
+            fakemaster.make_master(self, wantDb=True, wantMq=True, basedir=str(self.basedir))
+        )
+        return made.addCallback(lambda master: setattr(self, "master", master))
+
+    def leave(self, *deliveries: Delivery) -> list[str]:
+        """What a master killed after its answers left in the spool."""
+        spool.prepare(self.basedir / SPOOL)
+        names = []
+        for delivery in deliveries:
+            names.append(delivery.file_name())
+            spool.write(self.basedir / SPOOL, names[-1], delivery)
+        return names
+
+    @defer.inlineCallbacks
+    def start(self) -> Any:
+        service = InThisThread(
+            projects={},
+            token="unused",
+            github_api_endpoint="http://127.0.0.1:9",
+            pull_requests=PullRequests(),
+            forks={},
+        )
+        yield service.setServiceParent(self.master)
+        yield service.startService()
+        self.addCleanup(service.stopService)
+        return service
+
+    @defer.inlineCallbacks
+    def test_what_is_left_is_processed_once_the_master_has_started(self) -> Any:
+        first, broken, again = self.leave(
+            push("someone/else", "id-1"),
+            Delivery("push", "id-2", "application/json", b"{}"),  # names no repository
+            push("someone/else", "id-1"),
+        )
+        service = yield self.start()
+        # Nothing before the master says it has started: its schedulers would not listen.
+        assert spool.waiting(self.basedir / SPOOL) == [first, broken, again]
+
+        started = {"masterid": self.master.masterid, "name": "master", "active": True}
+        self.master.mq.callConsumer(("masters", str(self.master.masterid), "started"), started)
+
+        assert spool.waiting(self.basedir / SPOOL) == []
+        assert (yield service.delivered.seen("id-1"))
+        assert not (yield service.delivered.seen("id-2"))  # dropped, never processed
+
+        # GitHub's redelivery of the first, later: nothing more.
+        redelivery = push("someone/else", "id-1")
+        name = yield service.take(redelivery)
+        assert spool.waiting(self.basedir / SPOOL) == [name]
+        note = yield service.process(name, redelivery)
+        assert note == already_received(redelivery)
+        assert spool.waiting(self.basedir / SPOOL) == []
+
+    @defer.inlineCallbacks
+    def test_a_taken_delivery_is_pending_until_processed(self) -> Any:
+        service = yield self.start()
+        delivery = push("someone/else", "id-3")
+        assert not service.pending(delivery)
+        name = yield service.take(delivery)
+        assert service.pending(delivery) and service.pending(push("other/repo", "id-3"))
+        note = yield service.process(name, delivery)
+        assert note == "no project builds someone/else"
+        assert not service.pending(delivery)
+        # Unnamed deliveries are never taken for one another.
+        unnamed = push("someone/else", spool.delivery_id(None))
+        name = yield service.take(unnamed)
+        assert not service.pending(push("someone/else", spool.delivery_id(None)))
+        yield service.process(name, unnamed)
+        assert not (yield service.delivered.seen(unnamed.id))
