@@ -19,10 +19,19 @@ from config.builds import (
     collapse,
     janitor,
     limits,
+    pipelines,
     schedulers,
     superseded,
 )
-from config.github import approval, checks, credentials, records, statuses, webhook
+from config.github import (
+    approval,
+    checks,
+    credentials,
+    pipeline_statuses,
+    records,
+    statuses,
+    webhook,
+)
 from config.settings import Settings
 from config.web import metrics, results, ui
 from config.workers import pools, tls
@@ -60,6 +69,10 @@ def build(settings: Settings, basedir: Path) -> dict[str, Any]:
         config["services"] += [*reporters(settings, github), *superseded.build(settings)]
         minutes = settings.limits.build_minutes
         config["services"].append(limits.BuildTimeLimit(seconds=minutes * 60, name="time-limit"))
+    triggerables = pipelines.triggerables(settings)
+    if triggerables and {"workers", "schedulers"} & set(master.roles):
+        # Trigger steps find their Triggerable schedulers on the master running the build.
+        config.setdefault("schedulers", []).extend(triggerables)
     if "web" in master.roles:
         hooks = webhook.hook_dialects(settings)
         config["www"] = ui.build(settings, hooks)
@@ -112,6 +125,7 @@ def reporters(settings: Settings, github: credentials.Credentials | None) -> lis
         else:
             token = github.for_job(credentials.STATUSES)
             found.append(statuses.github_status(settings.github, token))
+            found += pipeline_statuses.build(settings.github, token, settings)
     return [*found, *zulip.build(settings)]
 
 

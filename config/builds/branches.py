@@ -3,8 +3,9 @@ version tags, maintenance and merge-queue branches from the rest.
 
 MergeForward asks it what to merge (:func:`merge_plan`), the push scheduler which pushes
 build with ``changes.branches: main_and_release`` (:func:`is_main_or_release`), the
-canceller which builds a newer commit may cancel (:func:`never_cancelled`), and the pull
-request rules what a branch's pushes built already.
+canceller which builds a newer commit may cancel (:func:`never_cancelled`), the pull
+request rules what a branch's pushes built already, and the schedulers, the trigger and
+the steps whether a builder's or step's ``branches`` let it run (:func:`on_branches`).
 """
 
 from __future__ import annotations
@@ -108,3 +109,46 @@ def merge_plan(
         assert branch is not None
         return MergePlan("merge", project.release_prefix + maintained_series(branch))
     return MergePlan("merge", main)
+
+
+BRANCH_WORDS = ("main", "release", "pull_requests")
+"""The words of a ``branches`` condition; any other entry is a glob of branch names."""
+
+
+def on_branches(
+    rules: list[str] | None,
+    branch: str | None,
+    project: Project,
+    *,
+    is_tag: bool = False,
+    pull_request: bool = False,
+) -> bool:
+    """Whether a builder or step whose ``branches`` are ``rules`` runs for ``branch``.
+
+    ``main``: ``merge_into``; ``release``: release branches and version tags;
+    ``pull_requests``: builds of pull requests; anything else a glob of branch names.
+    No rules (null): every branch.
+    """
+    if rules is None:
+        return True
+    found = kind(branch, project, is_tag=is_tag)
+    for rule in rules:
+        if rule == "main" and found == "main":
+            return True
+        if rule == "release" and found in ("release", "version"):
+            return True
+        if rule == "pull_requests" and pull_request:
+            return True
+        if rule not in BRANCH_WORDS and branch and fnmatchcase(branch, rule):
+            return True
+    return False
+
+
+def builds_pull_requests(rules: list[str] | None) -> bool:
+    """Whether ``branches`` (``rules``) let a builder build pull requests."""
+    return rules is None or "pull_requests" in rules
+
+
+def said(rules: list[str]) -> str:
+    """A ``branches`` condition as the UI says why a step was skipped."""
+    return "only on " + ", ".join(rule.replace("_", " ") for rule in rules)

@@ -11,11 +11,18 @@ from buildbot.process.results import FAILURE, SUCCESS
 from twisted.internet import defer
 
 from config.builds.branches import merge_plan
+from config.builds.conditions import is_tag_build
 from config.builds.scripts import printed, script
 from config.settings import BotIdentity, Project
 
 MERGE_SCRIPT = script("merge_forward.sh")
-MERGE_FAILURES = {3: "cannot fetch {target}", 4: "no history in common with {target}"}
+MERGE_FAILURES = {
+    3: "cannot fetch {target}",
+    4: "no history in common with {target}",
+    6: "cannot fetch {pinned} of {target}, which the triggering build merged",
+}
+MERGED = "merged_revision"
+MERGE_TARGET = "merge_target_revision"
 # The tree of no files: the lint base of a first commit, against which everything is new.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -24,7 +31,10 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
     """Turns the checked-out push into what should be tested: usually its merge into master.
 
     Sets ``merge_base`` (and ``lint_revision``, the original's name for it: the commit
-    linters diff against) and, after a merge, ``merged_revision``. A merge commit is made as
+    linters diff against), ``merge_target_revision`` (the commit of the target merged)
+    and, after a merge, ``merged_revision``. A build triggered by another
+    (:mod:`config.builds.pipelines`) has its trigger's two: it merges that commit of the
+    target, and fails unless it made the same merge commit. A merge commit is made as
     the bot, dated like the pushed commit, so the same push always gives the same merge id.
     A conflict fails the build here, naming the conflicting files.
 
@@ -52,9 +62,6 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
 
     __repr__ = __str__
 
-    def _is_tag(self) -> bool:
-        return any(change.category == "tag" for change in self.build.allChanges())
-
     @defer.inlineCallbacks
     def _run(
         self, command: list[str], env: dict[str, str] | None = None, **options: Any
@@ -80,7 +87,7 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
         if url := self.getProperty("pull_request_url"):
             yield self.addURL(f"pull request #{self.getProperty('pull_request')}", url)
         chosen = merge_plan(
-            branch, self.project, is_tag=self._is_tag(), base=self.getProperty("base")
+            branch, self.project, is_tag=is_tag_build(self.build), base=self.getProperty("base")
         )
         if chosen.kind == "main":
             rc, parent = yield self._run(["git", "rev-parse", "--verify", "--quiet", "HEAD~1"])
@@ -88,6 +95,8 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
             self.descriptionDone = f"no merge: {chosen.target} itself"
             return SUCCESS
 
+        pinned = self.getProperty(MERGE_TARGET) or ""
+        expected = self.getProperty(MERGED)
         rc, stdout = yield self._run(
             [
                 "sh",
@@ -96,13 +105,16 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
                 self.project.repository,
                 chosen.target,
                 f"Merge {chosen.target} into {branch}",
+                *([pinned] if pinned else []),
             ],
             initialStdin=MERGE_SCRIPT,
             env={**(self.env or {}), **self._identity_env()},
         )
         lines = printed(stdout)
         if rc in MERGE_FAILURES:
-            return self._fail(MERGE_FAILURES[rc].format(target=chosen.target))
+            return self._fail(MERGE_FAILURES[rc].format(target=chosen.target, pinned=pinned))
+        if target := lines.get("target"):
+            self.setProperty(MERGE_TARGET, target[0], self.name)
         if base := lines.get("base"):
             self._set_base(base[0])
         if rc != 0:
@@ -115,7 +127,10 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
         if chosen.kind == "queue":
             self.descriptionDone = f"no merge: merge queue into {chosen.target}"
             return SUCCESS
-        self.setProperty("merged_revision", lines["merged"][0], self.name)
+        merged = lines["merged"][0]
+        if expected and merged != expected:
+            return self._fail(f"merged {merged[:12]}, not {expected[:12]} as the trigger did")
+        self.setProperty(MERGED, merged, self.name)
         self.descriptionDone = f"merged {chosen.target}"
         return SUCCESS
 

@@ -3,15 +3,20 @@ Buildbot step class that shows its results best in the UI."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from buildbot.plugins import steps
+from buildbot.plugins import steps, util
 from buildbot.process.buildstep import BuildStep
+from buildbot.process.results import FAILURE
+from twisted.internet import defer
 
 from config.builds import uploads
+from config.builds.conditions import step_condition
 from config.builds.counts import Pytest
 from config.builds.limits import MB, Bounded
+from config.builds.pipelines import LockTable, taken
 from config.builds.result_steps import ReportedTests, StoredLint
 from config.settings import (
     Builder,
@@ -19,16 +24,34 @@ from config.settings import (
     DocsStep,
     Limits,
     LintStep,
+    Project,
+    PropertyStep,
     RunStep,
     StepOptions,
     TestStep,
     UploadStep,
 )
 
+PROPERTY = re.compile(r"%\(prop:")
+LONE_PERCENT = re.compile(r"%(?!\(prop:)")
 
-def _options(step: StepOptions) -> dict[str, Any]:
+
+def with_properties(command: list[str]) -> list[Any]:
+    """``command`` with each argument that names a property (``%(prop:version)s``)
+    rendered by Buildbot's Interpolate; any other ``%`` stays as written."""
+    return [
+        util.Interpolate(LONE_PERCENT.sub("%%", arg)) if PROPERTY.search(arg) else arg
+        for arg in command
+    ]
+
+
+def _options(step: StepOptions, locks: LockTable) -> dict[str, Any]:
     """The arguments every recipe step kind shares."""
-    options: dict[str, Any] = {"haltOnFailure": step.halt_on_failure, "flunkOnFailure": True}
+    options: dict[str, Any] = {
+        "haltOnFailure": step.halt_on_failure,
+        "flunkOnFailure": True,
+        "locks": taken(step.locks, locks),
+    }
     if step.name:
         options["name"] = step.name
     if step.workdir:
@@ -48,9 +71,9 @@ class Sphinx(Bounded, steps.Sphinx):
     """Buildbot's Sphinx, bounded."""
 
 
-def _command_options(step: CommandOptions, limits: Limits) -> dict[str, Any]:
+def _command_options(step: CommandOptions, limits: Limits, locks: LockTable) -> dict[str, Any]:
     return {
-        **_options(step),
+        **_options(step, locks),
         "env": step.env,
         "timeout": step.timeout,
         "log_limit": int(limits.log_mb * MB),
@@ -58,47 +81,87 @@ def _command_options(step: CommandOptions, limits: Limits) -> dict[str, Any]:
     }
 
 
-def run_step(step: RunStep, limits: Limits) -> BuildStep:
-    return Run(command=step.command, **_command_options(step, limits))
+class SetProperty(Bounded, steps.SetPropertyFromCommand):
+    """Buildbot's SetPropertyFromCommand, bounded, refusing an output over
+    :data:`PROPERTY_LIMIT` characters (a build's output is not trusted to be small)."""
+
+    def __init__(self, property_name: str, **kwargs: Any) -> None:
+        self.property_name = property_name
+        self.too_long = False
+        super().__init__(extract_fn=self._extract, **kwargs)
+
+    def _extract(self, rc: int, stdout: str, stderr: str) -> dict[str, str]:
+        value = stdout.strip()
+        if len(value) > PROPERTY_LIMIT:
+            self.too_long = True
+            return {}
+        return {self.property_name: value}
+
+    @defer.inlineCallbacks
+    def run(self) -> Any:
+        result = yield super().run()
+        return FAILURE if self.too_long else result
+
+    def getResultSummary(self) -> dict[str, str]:
+        if self.too_long:
+            return {"step": f"{self.property_name}: output over {PROPERTY_LIMIT} characters"}
+        summary: dict[str, str] = super().getResultSummary()
+        return summary
 
 
-def test_step(step: TestStep, limits: Limits) -> BuildStep:
-    options = {"name": "test", **_command_options(step, limits)}
+PROPERTY_LIMIT = 1000
+
+
+def run_step(step: RunStep, limits: Limits, locks: LockTable) -> BuildStep:
+    return Run(command=with_properties(step.command), **_command_options(step, limits, locks))
+
+
+def test_step(step: TestStep, limits: Limits, locks: LockTable) -> BuildStep:
+    options = {"name": "test", **_command_options(step, limits, locks)}
+    command = with_properties(step.command)
     if step.runner == "trial":
         # Trial puts its reporter option after the program, then the rest.
-        program, *arguments = step.command
+        program, *arguments = command
         return Trial(trial=program, tests=arguments, testpath=None, **options)
     if step.junit:
         return ReportedTests(
-            command=step.command,
+            command=command,
             reports=step.junit,
             rerun=step.rerun,
             reports_limit=int(limits.reports_mb * MB),
             **options,
         )
-    return Pytest(command=step.command, **options)
+    return Pytest(command=command, **options)
 
 
-def lint_step(step: LintStep, limits: Limits) -> BuildStep:
+def lint_step(step: LintStep, limits: Limits, locks: LockTable) -> BuildStep:
     return StoredLint(
-        command=step.command,
+        command=with_properties(step.command),
         warningPattern=step.warning_pattern,
-        **{"name": "lint", **_command_options(step, limits)},
+        **{"name": "lint", **_command_options(step, limits, locks)},
     )
 
 
-def docs_step(step: DocsStep, limits: Limits) -> BuildStep:
+def property_step(step: PropertyStep, limits: Limits, locks: LockTable) -> BuildStep:
+    return SetProperty(
+        property_name=step.property,
+        command=with_properties(step.command),
+        **{"name": step.property, **_command_options(step, limits, locks)},
+    )
+
+
+def docs_step(step: DocsStep, limits: Limits, locks: LockTable) -> BuildStep:
     return Sphinx(
         sphinx=step.sphinx,
         sphinx_sourcedir=step.sourcedir,
         sphinx_builddir=step.builddir,
         sphinx_builder=step.builder,
         strict_warnings=step.strict,
-        **{"name": "docs", **_command_options(step, limits)},
+        **{"name": "docs", **_command_options(step, limits, locks)},
     )
 
 
-def upload_step(step: UploadStep, limits: Limits) -> list[BuildStep]:
+def upload_step(step: UploadStep, limits: Limits, locks: LockTable) -> list[BuildStep]:
     """The directory goes to the build's results directory, then is published."""
     name = step.name or "upload"
     upload = uploads.BoundedUpload(
@@ -107,24 +170,31 @@ def upload_step(step: UploadStep, limits: Limits) -> list[BuildStep]:
         masterdest=uploads.destination(name),
         url=uploads.address(step.url, name),
         urlText=name,
-        **{"name": name, **_options(step)},
+        **{"name": name, **_options(step, locks)},
     )
     return [upload, uploads.Publish(name)]
 
 
-RECIPE_STEPS: dict[str, Callable[[Any, Limits], BuildStep | list[BuildStep]]] = {
+RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {
     "run": run_step,
     "test": test_step,
     "lint": lint_step,
     "docs": docs_step,
     "upload": upload_step,
+    "property": property_step,
 }
 
 
-def recipe(builder: Builder, limits: Limits) -> list[BuildStep]:
-    """The Buildbot steps of ``builder``'s recipe, in order."""
+def recipe(project: Project, builder: Builder, limits: Limits, locks: LockTable) -> list[BuildStep]:
+    """The Buildbot steps of ``builder``'s recipe, in order; a step with ``branches`` is
+    skipped on other branches, saying so."""
     made: list[BuildStep] = []
     for step in builder.steps:
-        steps_of_kind = RECIPE_STEPS[step.kind](step, limits)
-        made += steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
+        steps_of_kind = RECIPE_STEPS[step.kind](step, limits, locks)
+        these = steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
+        if step.branches is not None:
+            for one in these:
+                one.set_step_arg("doStepIf", step_condition(step.branches, project))
+                one.set_step_arg("hideStepIf", False)
+        made += these
     return made

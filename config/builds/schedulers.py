@@ -10,21 +10,28 @@ from typing import Any
 from buildbot.plugins import schedulers, util
 from buildbot.schedulers.base import BaseScheduler
 
-from config.builds.branches import is_main_or_release
+from config.builds.branches import is_main_or_release, on_branches
 from config.builds.changes import APPROVED, PULL_REQUEST
 from config.settings import Project, Settings
 
 
-def push_filter(project: Project, branches: str) -> util.ChangeFilter:
+def push_filter(
+    project: Project, branches: str, rules: list[str] | None = None
+) -> util.ChangeFilter:
     """The project's pushes that build: to every branch, or (``main_and_release``) to the
     main and release ones, the original's answer to long queues, and to the branches of
-    open pull requests."""
+    open pull requests; of those, the ones a builder's ``branches`` (``rules``) take."""
 
     def builds(change: Any) -> bool:
+        pull_request = change.properties.getProperty("pull_request") is not None
         return (
-            branches == "all"
-            or is_main_or_release(change.branch, project)
-            or change.properties.getProperty("pull_request") is not None
+            branches == "all" or is_main_or_release(change.branch, project) or pull_request
+        ) and on_branches(
+            rules,
+            change.branch,
+            project,
+            is_tag=change.category == "tag",
+            pull_request=pull_request,
         )
 
     return util.ChangeFilter(
@@ -34,18 +41,29 @@ def push_filter(project: Project, branches: str) -> util.ChangeFilter:
     )
 
 
-def on_push(project: Project, settings: Settings) -> BaseScheduler:
+def on_push(project: Project, settings: Settings) -> list[BaseScheduler]:
     """Builds pushed branches once their pushes have settled for the timer (a branch's
-    timer forgets only what it built: ``mends/tree_stable.py``).
+    timer forgets only what it built: ``mends/tree_stable.py``): one scheduler for the
+    builders of every branch, ``<project>-push``, and one for each other ``branches``
+    condition, named after its first builder.
 
     A forced build still builds any branch.
     """
-    return schedulers.AnyBranchScheduler(
-        name=f"{project.name}-push",
-        change_filter=push_filter(project, settings.changes.branches),
-        treeStableTimer=settings.tree_stable_timer or None,
-        builderNames=[b.name for b in project.builders],
-    )
+    groups: dict[tuple[str, ...] | None, list[str]] = {}
+    for builder in project.on_changes():
+        rules = tuple(builder.branches) if builder.branches is not None else None
+        groups.setdefault(rules, []).append(builder.name)
+    return [
+        schedulers.AnyBranchScheduler(
+            name=f"{project.name}-push" + ("" if rules is None else f"-{names[0]}"),
+            change_filter=push_filter(
+                project, settings.changes.branches, None if rules is None else list(rules)
+            ),
+            treeStableTimer=settings.tree_stable_timer or None,
+            builderNames=names,
+        )
+        for rules, names in groups.items()
+    ]
 
 
 def forced(project: Project) -> BaseScheduler:
@@ -54,7 +72,7 @@ def forced(project: Project) -> BaseScheduler:
         name=f"{project.name}-force",
         buttonName="Force build",
         label=f"Build a branch of {project.name}",
-        builderNames=[b.name for b in project.builders],
+        builderNames=[b.name for b in project.on_changes()],
         reason=util.StringParameter(name="reason", label="Reason", default="", size=60),
         properties=[
             util.StringParameter(
@@ -88,5 +106,5 @@ def build(settings: Settings) -> list[BaseScheduler]:
     """Every project's schedulers of pushes and of forced builds."""
     found: list[BaseScheduler] = []
     for project in settings.projects:
-        found += [on_push(project, settings), forced(project)]
+        found += [*on_push(project, settings), forced(project)]
     return found

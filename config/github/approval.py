@@ -12,6 +12,7 @@ from buildbot.schedulers.forcesched import CollectedValidationError
 from twisted.internet import defer
 from twisted.python import log
 
+from config.builds.branches import builds_pull_requests
 from config.builds.changes import APPROVED, PULL_REQUEST
 from config.builds.trust import UNTRUSTED
 from config.github.pull_requests import approved
@@ -154,9 +155,9 @@ def build(settings: Settings) -> list[BaseScheduler]:
         return []
     found: list[BaseScheduler] = []
     for project in settings.projects:
-        every = [b.name for b in project.builders]
+        every = [b.name for b in project.on_changes() if builds_pull_requests(b.branches)]
         found.append(on_pull_request(project, settings, untrusted=False, builders=every))
-        if forks := settings.fork_builders(project):
+        if forks := [name for name in settings.fork_builders(project) if name in every]:
             found += [
                 on_pull_request(project, settings, untrusted=True, builders=forks),
                 Approve(project, forks),

@@ -23,12 +23,14 @@ from config.settings.document import Settings
 from config.settings.errors import SettingsError
 from config.settings.github import GitHub, GitHubApp, PullRequests
 from config.settings.loader import ENV_FILE, ENV_JSON, load, parse, validate
+from config.settings.pipelines import Lock, LockUse
 from config.settings.recipes import (
     Builder,
     CommandOptions,
     DocsStep,
     LintStep,
     Project,
+    PropertyStep,
     RunStep,
     StepOptions,
     TestStep,
@@ -67,8 +69,11 @@ __all__ = [
     "Limits",
     "LintStep",
     "LocalPool",
+    "Lock",
+    "LockUse",
     "MessageQueue",
     "Project",
+    "PropertyStep",
     "PullRequests",
     "Results",
     "RunStep",

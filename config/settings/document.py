@@ -12,9 +12,11 @@ from config.settings.buildmaster import Buildmaster
 from config.settings.builds import BotIdentity, Changes, Limits, Results
 from config.settings.deploy import Deploy
 from config.settings.github import GitHub
+from config.settings.matrices import check_matrix_pools
+from config.settings.pipelines import CountedLock, check_locks
 from config.settings.recipes import Builder, Project
 from config.settings.repositories import repository_key
-from config.settings.values import Seconds, Section, require_unique, show
+from config.settings.values import Name, Seconds, Section, require_unique, show
 from config.settings.workers import AnyPool, Aws, Pools, worker_names
 from config.settings.zulip import Zulip
 
@@ -37,6 +39,8 @@ class Settings(Section):
     tree_stable_timer: Seconds = 5.0
     results: Results = Field(default_factory=Results)
     limits: Limits = Field(default_factory=Limits)
+    # Counted locks that builders and steps take by name (``locks`` of either).
+    locks: dict[Name, CountedLock] = Field(default_factory=dict)
     projects: Annotated[list[Project], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -72,6 +76,14 @@ class Settings(Section):
         return self
 
     @model_validator(mode="after")
+    def _matrix_pools_fit(self) -> Settings:
+        pools = [pool.name for pool in self.workers]
+        for p, project in enumerate(self.projects):
+            for builder in project.builders:
+                check_matrix_pools(f"projects[{p}]", builder, pools)
+        return self
+
+    @model_validator(mode="after")
     def _pools_fit(self) -> Settings:
         require_unique("pool", [pool.name for pool in self.workers], key="workers")
         require_unique(
@@ -89,6 +101,18 @@ class Settings(Section):
                             "projects[{p}].builders[{b}].pools: no pool named {name} in workers",
                             {"p": p, "b": b, "name": show(name)},
                         )
+        return self
+
+    @model_validator(mode="after")
+    def _locks_fit(self) -> Settings:
+        taken: dict[str, list[str]] = {}
+        for p, project in enumerate(self.projects):
+            for b, builder in enumerate(project.builders):
+                key = f"projects[{p}].builders[{b}]"
+                taken[f"{key}.locks"] = [use.name for use in builder.locks]
+                for s, step in enumerate(builder.steps):
+                    taken[f"{key}.steps[{s}].locks"] = [use.name for use in step.locks]
+        check_locks(list(self.locks), taken)
         return self
 
     @model_validator(mode="after")

@@ -51,6 +51,8 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        elif item == "[key]":  # pydantic's mark of a mapping's key (the key is named)
+            pass
         elif not (isinstance(previous, int) and item in (*STEP_KINDS, *POOL_KINDS)):
             # A key the user mistyped may hold anything, even a line break: quote it then.
             plain = item.isascii() and item.replace("-", "_").isidentifier()

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from config.settings.matrices import expand
+from config.settings.pipelines import TakenLock, check_triggers
 from config.settings.values import (
     Command,
     Name,
@@ -18,6 +20,10 @@ from config.settings.values import (
     show,
 )
 
+Branches = Annotated[list[Text], Field(min_length=1)]
+"""A ``branches`` condition: ``main``, ``release`` (release branches and version tags),
+``pull_requests``, or glob patterns of branch names."""
+
 
 class StepOptions(Section):
     """What every recipe step has: its name in the UI, where it runs, whether it halts."""
@@ -25,6 +31,10 @@ class StepOptions(Section):
     name: Name | None = None
     workdir: Text | None = None
     halt_on_failure: bool = True
+    # Locks (of the top-level ``locks``) the step holds while it runs.
+    locks: list[TakenLock] = Field(default_factory=list)
+    # Runs only on these (main, release, pull_requests, or globs); null: every branch.
+    branches: Branches | None = None
 
 
 class CommandOptions(StepOptions):
@@ -124,8 +134,62 @@ class UploadStep(StepOptions):
     url: Text | None = None
 
 
-Step = Annotated[RunStep | TestStep | LintStep | DocsStep | UploadStep, Field(discriminator="kind")]
-STEP_KINDS = ("run", "test", "lint", "docs", "upload")
+RESERVED_PROPERTIES = frozenset(
+    [
+        "branch",
+        "revision",
+        "repository",
+        "project",
+        "codebase",
+        "got_revision",
+        "buildername",
+        "buildnumber",
+        "workername",
+        "builddir",
+        "scheduler",
+        "owner",
+        "reason",
+        "base",
+        "untrusted",
+        "pull_request",
+        "pull_request_url",
+        "merge_base",
+        "lint_revision",
+        "merged_revision",
+        "merge_target_revision",
+        "expected_failure",
+        "pushed_tag",
+        "pool",
+        "build_started_at",
+    ]
+)
+"""Properties Buildbot or this master set, which a ``property`` step may not overwrite
+(a build must not, say, make its triggered builds trusted)."""
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_PROPERTIES:
+        raise PydanticCustomError(
+            "reserved", "{name} is a property the master sets itself", {"name": show(name)}
+        )
+    return name
+
+
+class PropertyStep(CommandOptions):
+    """Sets the build property ``property`` to a command's output (stripped), e.g. the
+    version; later steps' commands use it as ``%(prop:<property>)s`` and the builders
+    this one triggers get it."""
+
+    kind: Literal["property"]
+    property: Annotated[Name, AfterValidator(_not_reserved)]
+    command: Command
+
+
+Step = Annotated[
+    RunStep | TestStep | LintStep | DocsStep | UploadStep | PropertyStep,
+    Field(discriminator="kind"),
+]
+STEP_KINDS = ("run", "test", "lint", "docs", "upload", "property")
 
 
 class Builder(Section):
@@ -135,6 +199,28 @@ class Builder(Section):
     lock: Name | None = None
     # The worker pools (by name) whose workers may run its builds; null: every pool.
     pools: Annotated[list[Name], Field(min_length=1)] | None = None
+    # Locks (of the top-level ``locks``) a build holds from its start to its end.
+    locks: list[TakenLock] = Field(default_factory=list)
+    # Builds only on these (main, release, pull_requests, or globs); null: every branch.
+    branches: Branches | None = None
+    # Builders of this project that run, for the same merged tree, once a build succeeds.
+    then: list[Name] = Field(default_factory=list)
+    # Whether a build waits for those it triggered (and takes their worst result).
+    wait: bool = False
+    # Runs only when another builder's ``then`` names it, never on pushes by itself.
+    triggered: bool = False
+    # Properties every build of it has; a matrix adds its axes.
+    properties: dict[Annotated[Name, AfterValidator(_not_reserved)], Text] = Field(
+        default_factory=dict
+    )
+    # Axes, each a list of values: one builder per combination (config/settings/matrices.py).
+    matrix: dict[Name, Annotated[list[Name], Field(min_length=1)]] | None = None
+    # The axis whose value names the pool each combination runs on.
+    pools_from: Name | None = None
+
+    def property_names(self) -> list[str]:
+        """The properties its ``property`` steps set."""
+        return [step.property for step in self.steps if isinstance(step, PropertyStep)]
 
 
 class Project(Section):
@@ -162,6 +248,36 @@ class Project(Section):
     def _builder_names_unique(self) -> Project:
         require_unique("builder", [b.name for b in self.builders])
         return self
+
+    @model_validator(mode="after")
+    def _triggers_fit(self) -> Project:
+        """Matrices expanded (:mod:`.matrices`), then the trigger graph checked; errors
+        name the builders as written."""
+        builders, origin = expand(self.builders)
+        require_unique("builder", [b.name for b in builders])
+        check_triggers(
+            [f"builders[{i}]" for i in origin],
+            [b.name for b in builders],
+            [b.then for b in builders],
+            [b.triggered for b in builders],
+        )
+        # A matrix named in failing_builders: each of its builders (names of no builder
+        # stay, for their own check).
+        written = {b.name for b in self.builders if b.matrix}
+        failing = [name for name in self.failing_builders if name not in written] + [
+            made.name
+            for made, i in zip(builders, origin, strict=True)
+            if self.builders[i].name in written & set(self.failing_builders)
+        ]
+        return self.model_copy(update={"builders": builders, "failing_builders": failing})
+
+    def on_changes(self) -> list[Builder]:
+        """The builders that pushes and pull requests start: those not ``triggered``."""
+        return [b for b in self.builders if not b.triggered]
+
+    def triggers_of(self, builder: Builder) -> list[Builder]:
+        """The builders whose ``then`` names ``builder``."""
+        return [b for b in self.builders if builder.name in b.then]
 
     @model_validator(mode="after")
     def _failing_builders_exist(self) -> Project:

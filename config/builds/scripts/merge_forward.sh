@@ -2,26 +2,32 @@
 # MergeForward's git work on the worker, as one remote command (config/builds/merge.py): one
 # round trip between master and worker instead of five.
 # Arguments: the case (release, queue or merge), the repository, the target branch to merge,
-# the merge commit's message. Git's own output goes to the log (stderr); stdout carries
+# the merge commit's message, and optionally the target's commit to merge (a triggered
+# build merges what its trigger merged, though the target moved since). Git's own output goes to the log (stderr); stdout carries
 # only these lines, which the step reads:
+#   target <sha>      the target's commit merged (or compared with)
 #   base <sha>        the merge base of the pushed commit and the target
 #   merged <sha>      the merge commit
 #   conflict <path>   a file the merge left in conflict
 # Exit status: 0 done, 3 the target cannot be fetched, 4 no history in common,
-# 5 the merge failed (and was undone).
+# 5 the merge failed (and was undone), 6 the given commit of the target cannot be fetched.
 set -u
-case=$1 repository=$2 target=$3 message=$4
+case=$1 repository=$2 target=$3 message=$4 pinned=${5:-}
 exec 3>&1 1>&2
 set -x
 git fetch "$repository" "$target" || exit 3
-base=$(git merge-base HEAD FETCH_HEAD) || exit 4
+into=${pinned:-$(git rev-parse FETCH_HEAD)}
+# An older commit of the target came with its history, unless the target was rewritten.
+git cat-file -e "$into^{commit}" 2>/dev/null || git fetch "$repository" "$into" || exit 6
+echo "target $into" >&3
+base=$(git merge-base HEAD "$into") || exit 4
 echo "base $base" >&3
 [ "$case" = merge ] || exit 0
 # Dated like the pushed commit, the same push always gives the same merge commit.
 GIT_AUTHOR_DATE=$(git log -1 --format=%cd --date=raw HEAD)
 GIT_COMMITTER_DATE=$GIT_AUTHOR_DATE
 export GIT_AUTHOR_DATE GIT_COMMITTER_DATE
-if git merge --no-ff -m "$message" FETCH_HEAD; then
+if git merge --no-ff -m "$message" "$into"; then
     echo "merged $(git rev-parse HEAD)" >&3
     exit 0
 fi

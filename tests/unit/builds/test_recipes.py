@@ -89,7 +89,10 @@ def test_shipped_example_is_valid_and_builds_the_flocker_recipe(tmp_path: Path) 
         "flocker-coverage",
         "flocker-lint",
         "flocker-docs",
-        "flocker-packages",
+        "flocker-packages-ubuntu-24.04",
+        "flocker-packages-fedora-41",
+        "flocker-acceptance-ubuntu-24.04-aws",
+        "flocker-acceptance-fedora-41-aws",
         "flocker-functional-tests",
     ]
     config = master.build(settings, tmp_path)
