@@ -16,7 +16,7 @@ FINDING = re.compile(
     r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?:(?P<column>\d+):)?\s+"
     r"(?:(?P<code>[A-Z]+[0-9]+):?\s+"  # ruff, flake8, pylint
     r"|\[(?P<bracketed>[A-Z]+[0-9]+)(?:\([^)]*\))?[^\]]*\]\s+)?"  # pylint parseable
-    r"(?P<message>\S.*?)\s*$"
+    r"(?P<message>\S.*)$"
 )
 MYPY_CODE = re.compile(r"\s+\[(?P<code>[a-z][a-z0-9-]*)\]$")
 
@@ -43,10 +43,12 @@ def finding(line: str) -> Finding | None:
     match = FINDING.match(line[: VALUE_CHARS * 2])
     if not match:
         return None
-    message = match["message"]
+    message = match["message"].rstrip()
     code = match["code"] or match["bracketed"]
     if code is None:
-        mypy = MYPY_CODE.search(message)
+        # Only the end can be mypy's code: a search of the whole line is quadratic in
+        # the spaces a hostile line holds.
+        mypy = MYPY_CODE.search(message[-100:])
         code = mypy["code"] if mypy else "lint"
     column = match["column"]
     return Finding(

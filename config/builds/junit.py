@@ -23,6 +23,8 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "flaky")
 passed when run again)."""
 MOST_CASES = 100_000
 """The most cases a test step stores; a report with more is not read."""
+MOST_TAGS = 10 * MOST_CASES
+"""The most tags (``<``) a report may hold, whatever its elements."""
 VALUE_CHARS = 4000
 """The most of a failure's message and traceback a stored result keeps."""
 NAME_CHARS = 500
@@ -138,6 +140,10 @@ def parse(data: bytes) -> list[Case]:
     """
     if data.count(b"<testcase") > MOST_CASES:
         raise ReportError(f"over {MOST_CASES} test cases")
+    # A case is a few elements (its failure, output, properties); millions of tiny ones
+    # would cost the master far more memory than the file's size.
+    if data.count(b"<") > MOST_TAGS:
+        raise ReportError(f"over {MOST_TAGS} tags")
     try:
         root = fromstring(data, forbid_dtd=True)
         report = _Report.fromroot(root)

@@ -21,15 +21,22 @@ BLOCK = 64 * 1024
 
 
 class _Collected(base.FileWriterImpl):
-    """What the worker sends of one file, kept as bytes (any encoding, any content)."""
+    """What the worker sends of one file, kept as bytes (any encoding, any content).
 
-    def __init__(self) -> None:
+    The worker is told the most it may send, but a hostile one may send more: past
+    ``keep`` bytes nothing more is kept, only counted.
+    """
+
+    def __init__(self, keep: int) -> None:
         self.chunks: list[bytes] = []
         self.size = 0
+        self.keep = keep
 
     def remote_write(self, data: bytes | str) -> None:
         chunk = data.encode() if isinstance(data, str) else bytes(data)
-        self.chunks.append(chunk)
+        room = self.keep - self.size
+        if room > 0:
+            self.chunks.append(chunk[:room])
         self.size += len(chunk)
 
     def remote_close(self) -> None:
@@ -63,7 +70,7 @@ class WorkerReports(CompositeStepMixin):
 
     @defer.inlineCallbacks
     def _fetch(self, worker_path: str, room: int) -> Generator[Any, Any, tuple[bytes | None, str]]:
-        writer = _Collected()
+        writer = _Collected(keep=room + 1)
         command = remotecommand.RemoteCommand(
             "uploadFile",
             {

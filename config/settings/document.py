@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -19,6 +20,9 @@ from config.settings.repositories import repository_key
 from config.settings.values import Name, Seconds, Section, require_unique, show
 from config.settings.workers import AnyPool, Aws, Pools, worker_names
 from config.settings.zulip import Zulip
+
+HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
+"""A DNS name or IPv4 address: what the HTTPS proxy's configuration takes as written."""
 
 # Where a master behind the HTTPS proxy may listen: only the proxy on the same host reaches it.
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -104,6 +108,27 @@ class Settings(Section):
         return self
 
     @model_validator(mode="after")
+    def _forks_trigger_what_forks_may_run(self) -> Settings:
+        # A fork's build triggers its next builders as untrusted: one with no untrusted
+        # pool would never start, and a trigger that waits for it would hold its worker
+        # and its locks for ever.
+        for p, project in enumerate(self.projects):
+            forks = set(self.fork_builders(project))
+            for builder in project.builders:
+                if builder.name not in forks:
+                    continue
+                for target in builder.then:
+                    if target not in forks:
+                        raise PydanticCustomError(
+                            "pipeline",
+                            "projects[{p}].builders: {builder} builds pull requests from "
+                            "forks and triggers {target}, which has no pool for untrusted "
+                            "builds: give {target} an untrusted pool too",
+                            {"p": p, "builder": show(builder.name), "target": show(target)},
+                        )
+        return self
+
+    @model_validator(mode="after")
     def _locks_fit(self) -> Settings:
         taken: dict[str, list[str]] = {}
         for p, project in enumerate(self.projects):
@@ -159,6 +184,13 @@ class Settings(Section):
     def _https_is_the_only_way_in(self) -> Settings:
         if self.deploy.https is None:
             return self
+        if not HOST_NAME.fullmatch(self.buildmaster.host):
+            raise PydanticCustomError(
+                "https",
+                "buildmaster.host: {host} is not a host name, which the HTTPS proxy needs for "
+                "its certificate",
+                {"host": show(self.buildmaster.host)},
+            )
         if not (self.buildmaster.public_url or "").startswith("https://"):
             raise PydanticCustomError(
                 "https", "buildmaster.public_url: must start with https:// when deploy.https is on"

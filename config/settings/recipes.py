@@ -161,6 +161,12 @@ RESERVED_PROPERTIES = frozenset(
         "pushed_tag",
         "pool",
         "build_started_at",
+        "uploaded_bytes",
+        "approved_by",
+        "approved_revision",
+        "failed_tests",
+        "flaky_tests",
+        "report-expected-failures",
     ]
 )
 """Properties Buildbot or this master set, which a ``property`` step may not overwrite
@@ -214,7 +220,13 @@ class Builder(Section):
         default_factory=dict
     )
     # Axes, each a list of values: one builder per combination (config/settings/matrices.py).
-    matrix: dict[Name, Annotated[list[Name], Field(min_length=1)]] | None = None
+    matrix: (
+        dict[
+            Annotated[Name, AfterValidator(_not_reserved)],
+            Annotated[list[Name], Field(min_length=1)],
+        ]
+        | None
+    ) = None
     # The axis whose value names the pool each combination runs on.
     pools_from: Name | None = None
 

@@ -80,9 +80,16 @@ def listener(settings: Settings, basedir: Path) -> str:
 
 
 def ca_pem(settings: Settings, basedir: Path) -> str:
-    """The certificate workers trust, as PEM text; '' when they use their system's."""
+    """The certificates workers trust, as PEM text; '' when they use their system's.
+
+    Only the certificates of the file go out, written anew: a file that also holds a
+    private key keeps it to itself (builds can read what their worker is given).
+    """
     found = files(settings, basedir).ca
-    return found.read_text() if found else ""
+    if not found:
+        return ""
+    certificates = x509.load_pem_x509_certificates(found.read_bytes())
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certificates)
 
 
 def connection_string(host: str, port: int, trust_roots: Path | None) -> str:

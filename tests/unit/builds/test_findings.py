@@ -48,3 +48,12 @@ def test_a_finding_keeps_its_column_in_its_value() -> None:
     found = finding("a.py:2:9: E225 missing whitespace around operator")
 
     assert found is not None and found.value == "9: missing whitespace around operator"
+
+
+@pytest.mark.timeout(20)
+def test_lines_made_to_make_the_pattern_backtrack_are_read_at_once() -> None:
+    """A build prints what it likes: a line of thousands of spaces once cost the reactor
+    half a second to match (quadratic backtracking), a hundred of them nearly a minute."""
+    for line in ["a:1: x" + " " * 7990 + "y", "a:1: x" + " " * 7990] * 50:
+        found = finding(line)
+        assert found is not None and found.message.startswith("x")

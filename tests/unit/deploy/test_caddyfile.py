@@ -120,6 +120,13 @@ def test_staging_takes_caddys_own_ca() -> None:
         ),
         (
             {},
+            {"host": "build.example.com {\n\timport evil\n}"},
+            {},
+            'config: buildmaster.host: "build.example.com {\\n\\timport evil\\n}" is not a '
+            "host name, which the HTTPS proxy needs for its certificate",
+        ),
+        (
+            {},
             {"bind_address": "0.0.0.0"},
             {"network": "host"},
             "config: buildmaster.web_bind_address: must be a loopback address (127.0.0.1) when "

@@ -164,3 +164,25 @@ def test_generated_graphs_load_or_fail_in_one_line(
     assert find_cycle(then) == []
     triggered = {b.name for b in project.builders if b.triggered}
     assert {t for targets in then.values() for t in targets} == triggered
+
+
+def test_a_builder_forks_run_triggers_only_builders_forks_may_run() -> None:
+    """A fork's build triggers its next builders as untrusted: a target with no untrusted
+    pool would never start, and its trigger would wait for it for ever."""
+    document = pipeline(
+        {"name": "package", "then": ["acceptance"]},
+        {"name": "acceptance", "triggered": True, "pools": ["local"]},
+        changes={"kind": "github"},
+        github={"token": "t", "webhook_secret": "s"},
+        workers=[
+            {"kind": "local", "name": "local", "count": 1, "password": "pw"},
+            {"kind": "docker", "name": "box", "image": "worker:1", "untrusted": True},
+        ],
+    )
+    assert message(document) == (
+        'config: projects[0].builders: "package" builds pull requests from forks and '
+        'triggers "acceptance", which has no pool for untrusted builds: give "acceptance" '
+        "an untrusted pool too"
+    )
+    document["projects"][0]["builders"][1]["pools"] = ["local", "box"]
+    validate(document)

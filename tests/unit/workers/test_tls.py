@@ -119,6 +119,17 @@ def test_the_settings_files_are_used_and_nothing_is_made(tmp_path: Path) -> None
     assert tls.ca_pem(without_ca, tmp_path / "master") == ""  # the workers' system roots
 
 
+def test_an_authority_file_holding_a_key_sends_workers_its_certificate_alone(
+    tmp_path: Path,
+) -> None:
+    given = given_files(tmp_path)
+    bundle = tmp_path / "ca-and-key.pem"
+    bundle.write_bytes(Path(given["ca"]).read_bytes() + Path(given["key"]).read_bytes())
+    sent = tls.ca_pem(validate(settings(worker_tls={**given, "ca": str(bundle)})), tmp_path)
+    assert "PRIVATE KEY" not in sent
+    assert sent == Path(given["ca"]).read_text()
+
+
 def test_a_full_chain_file_is_sent_whole(tmp_path: Path) -> None:
     given = given_files(tmp_path)
     chain = tmp_path / "fullchain.pem"
