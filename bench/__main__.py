@@ -21,6 +21,7 @@ from bench import (
     janitor,
     mends,
     push,
+    scale,
     test_results,
 )
 from bench.report import Row, table, write_json
@@ -38,12 +39,31 @@ class Sizes:
     history: int
     ec2_burst: int
     cases: int
+    scale: tuple[int, int, int]  # pushes, branches, workers
 
 
 FULL = Sizes(
-    pushes=10, burst=20, commits=5000, files=20000, runs=7, history=20000, ec2_burst=6, cases=20000
+    pushes=10,
+    burst=20,
+    commits=5000,
+    files=20000,
+    runs=7,
+    history=20000,
+    ec2_burst=6,
+    cases=20000,
+    scale=(200, 50, 4),
 )
-QUICK = Sizes(pushes=2, burst=2, commits=50, files=100, runs=1, history=100, ec2_burst=2, cases=100)
+QUICK = Sizes(
+    pushes=2,
+    burst=2,
+    commits=50,
+    files=100,
+    runs=1,
+    history=100,
+    ec2_burst=2,
+    cases=100,
+    scale=(6, 3, 2),
+)
 
 
 def run(
@@ -60,6 +80,7 @@ def run(
         return mends.measure(root / "mends", pushes, sizes.burst, minimal_rss)
     rows += push.measure(root / "push", sizes.pushes, minimal_rss)
     rows += burst.measure(root / "burst", sizes.burst, profile=True)
+    rows += scale.measure(root / "scale", *sizes.scale)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
