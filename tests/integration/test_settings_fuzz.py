@@ -34,7 +34,7 @@ from tests.integration import test_checkconfig
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-EXAMPLES = 250
+EXAMPLES = 150
 BASE: dict[str, Any] = yaml.safe_load((CHECKOUT / "config.yml.example").read_text())
 # `config: <key>[<n>].<key>...: <problem>`, the key path starting at a settings section
 # (or naming the variable itself when the document is not a mapping at all), or the
