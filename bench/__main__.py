@@ -16,6 +16,7 @@ from bench import (
     burst,
     checkconfig,
     ec2_cost,
+    ec2_starts,
     features,
     github_calls,
     janitor,
@@ -85,6 +86,8 @@ def run(
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)
     rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
+    starts = ec2_starts.QUICK if sizes is QUICK else ec2_starts.FULL
+    rows += ec2_starts.measure(root / "ec2-starts", *starts)
     rows += test_results.measure(root / "test-results", sizes.cases)
     rows += github_calls.measure(root / "github-calls", sizes.pushes)
     return rows

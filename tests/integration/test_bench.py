@@ -45,6 +45,7 @@ ROWS = [
     "janitor on 100 builds of history: duration",
     "janitor on 100 builds of history: index page's longest wait",
     "ec2 burst of 2: instance-seconds per build",
+    "ec2: index page's longest wait while 2 instances start",
     "storing a JUnit report of 100 cases: test step",
     "storing a JUnit report of 100 cases: index page's longest wait",
     "GitHub check run calls per build (2 builds)",

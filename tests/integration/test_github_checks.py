@@ -30,10 +30,35 @@ from tests.integration.test_webhook import SECRET, answer, push_payload, sign
 pytestmark = pytest.mark.slow
 
 APP_ID = 5151
+JUNIT = (
+    '<testsuite name="unit"><testcase classname="tests.test_sum" name="test_ok" '
+    'file="tests/test_sum.py" line="2"/><testcase classname="tests.test_sum" '
+    'name="test_sum" file="tests/test_sum.py" line="7"><failure message="sums are off">'
+    "assert 2 == 3</failure></testcase></testsuite>"
+)
 BUILDERS = [
     # Both pools: pushes build it on the local worker, forks on the untrusted pool.
     {"name": "checks", "steps": [{"kind": "run", "name": "show", "command": ["ls"]}]},
-    {"name": "fails", "pools": ["trusted"], "steps": [{"kind": "run", "command": ["false"]}]},
+    # A linter's finding and a test failure in a JUnit report: annotations at their lines.
+    {
+        "name": "fails",
+        "pools": ["trusted"],
+        "steps": [
+            {
+                "kind": "lint",
+                "command": ["sh", "-c", "echo 'src/a.py:3:5: F401 unused import'; exit 1"],
+            },
+            {
+                "kind": "test",
+                "junit": ["reports/*.xml"],
+                "command": [
+                    "sh",
+                    "-c",
+                    f"mkdir -p reports && printf '%s' '{JUNIT}' > reports/junit.xml; exit 1",
+                ],
+            },
+        ],
+    },
 ]
 
 
@@ -151,10 +176,39 @@ def test_each_builder_is_a_check_run_from_queued_to_its_conclusion(world: World)
         outcomes[name] = (build["results"], run["conclusion"], run["output"]["title"])
     assert outcomes == {
         "checks": (SUCCESS, "success", "Build succeeded."),
-        "fails": (FAILURE, "failure", "Build failed."),
+        "fails": (FAILURE, "failure", "Build failed. 1 failed, 1 passed; 1 lint finding"),
     }
     assert world.github.statuses == []  # an App's master posts check runs, not statuses
     assert world.github.refused == []
+
+
+def test_the_failing_test_and_the_lint_finding_are_annotations_at_their_lines(
+    world: World,
+) -> None:
+    sha = world.repo.git("rev-parse", "origin/feature")
+    [run] = wait_for("the check run completed", lambda: world.concluded(sha, "fails", 1))
+    [(method, body)] = [c for c in world.calls(run["id"]) if c[1].get("status") == "completed"]
+    assert method == "PATCH"
+    assert body["output"]["title"] == "Build failed. 1 failed, 1 passed; 1 lint finding"
+    assert [
+        (a["path"], a["start_line"], a["end_line"], a["annotation_level"], a["title"], a["message"])
+        for a in body["output"]["annotations"]
+    ] == [
+        (
+            "tests/test_sum.py",
+            7,
+            7,
+            "failure",
+            "tests.test_sum.test_sum",
+            "sums are off\nassert 2 == 3",
+        ),
+        ("src/a.py", 3, 3, "warning", "F401", "unused import"),
+    ]
+    lint = body["output"]["annotations"][1]
+    assert (lint["start_column"], lint["end_column"]) == (5, 5)
+    assert "### Failing tests (1)" in body["output"]["summary"]
+    assert "### Lint findings (1)" in body["output"]["summary"]
+    assert run["annotations"] == body["output"]["annotations"]
 
 
 def test_signed_rerequests_rebuild_that_builder_or_all_for_that_commit(world: World) -> None:
