@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -42,11 +43,23 @@ GIT_ENV = {
 SUCCESS, WARNINGS, FAILURE, SKIPPED, EXCEPTION, RETRY, CANCELLED = range(7)
 
 
+# Below the kernel's ephemeral range (32768 and up on Linux), from which every outgoing
+# connection takes its local port: a port the kernel picked for us could be taken by a
+# connection between a master's stop and its restart on the same port.
+PORTS = range(10000, 32768)
+_PICK = random.SystemRandom()  # not the seeded generator hypothesis resets
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ports the
+    kernel gives outgoing connections."""
+    while True:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", _PICK.choice(PORTS)))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60) -> T:
