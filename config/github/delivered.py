@@ -1,7 +1,11 @@
-"""The ids of the deliveries already processed, so that a redelivery builds nothing twice.
+"""The keys of the deliveries already processed, so that a redelivery builds nothing twice.
 
 GitHub's "Redeliver" button (and any sender that retries) sends a delivery again with the
-same ``X-GitHub-Delivery`` id. The ids processed in the last :data:`KEEP_DAYS` days are
+same ``X-GitHub-Delivery`` id. That header is not signed: a copy of a signed body sent
+again under a new id is told by the body's digest, the delivery's other key
+(:meth:`config.github.spool.Delivery.keys`). GitHub's bodies carry the time of what they
+report (a push's ``pushed_at``, a pull request's ``updated_at``), so two events never share
+a body. The keys processed in the last :data:`KEEP_DAYS` days are
 kept in the database's state table (Buildbot's public ``master.db.state``), where every
 master of a cluster and a restarted master find them: one value per day, in
 ``KEEP_DAYS + 1`` slots used in turn, so the table never holds more than that many values;
@@ -17,7 +21,7 @@ from typing import Any
 from twisted.internet import defer
 
 KEEP_DAYS = 7
-PER_DAY = 5000
+PER_DAY = 10000
 DAY = 24 * 3600
 
 
@@ -32,23 +36,22 @@ def kept_days(now: float) -> range:
     return range(today - KEEP_DAYS, today + 1)
 
 
-def holds(value: Any, day: int, delivery: str) -> bool:
-    """Whether a slot's value holds ``delivery`` among the ids of ``day`` (and not of an
+def holds(value: Any, day: int, key: str) -> bool:
+    """Whether a slot's value holds ``key`` among the keys of ``day`` (and not of an
     older day that used the same slot)."""
-    return bool(value) and value.get("day") == day and delivery in value.get("ids", [])
+    return bool(value) and value.get("day") == day and key in value.get("ids", [])
 
 
-def added(value: Any, day: int, delivery: str) -> dict[str, Any]:
-    """A slot's value with ``delivery`` added to ``day``'s ids: an older day's ids are
-    dropped, and past :data:`PER_DAY` the oldest."""
+def added(value: Any, day: int, *keys: str) -> dict[str, Any]:
+    """A slot's value with ``keys`` added to ``day``'s: an older day's keys are dropped,
+    and past :data:`PER_DAY` the oldest."""
     ids = list(value["ids"]) if value and value.get("day") == day else []
-    if delivery not in ids:
-        ids.append(delivery)
+    ids += [key for key in dict.fromkeys(keys) if key not in ids]
     return {"day": day, "ids": ids[-PER_DAY:]}
 
 
 class Delivered:
-    """The processed deliveries' ids of one master's database; see the module's docstring."""
+    """The processed deliveries' keys in one master's database; see the module's docstring."""
 
     def __init__(self, master: Any) -> None:
         self.master = master
@@ -64,22 +67,24 @@ class Delivered:
         return self._objectid
 
     @defer.inlineCallbacks
-    def seen(self, delivery: str) -> Generator[Any, Any, bool]:
-        """Whether ``delivery`` was processed in the last :data:`KEEP_DAYS` days."""
+    def seen(self, *keys: str) -> Generator[Any, Any, bool]:
+        """Whether a delivery with any of ``keys`` was processed in the last
+        :data:`KEEP_DAYS` days."""
         objectid = yield self._object()
         for day in kept_days(self.master.reactor.seconds()):
             value = yield self.master.db.state.getState(objectid, slot(day), None)
-            if holds(value, day, delivery):
+            if any(holds(value, day, key) for key in keys):
                 return True
         return False
 
-    def record(self, delivery: str) -> defer.Deferred[None]:
-        """Remember that ``delivery`` was processed (one change at a time on this master)."""
-        return self.lock.run(self._record, delivery)
+    def record(self, *keys: str) -> defer.Deferred[None]:
+        """Remember that the delivery of ``keys`` was processed (one change at a time on
+        this master)."""
+        return self.lock.run(self._record, keys)
 
     @defer.inlineCallbacks
-    def _record(self, delivery: str) -> Generator[Any, Any, None]:
+    def _record(self, keys: tuple[str, ...]) -> Generator[Any, Any, None]:
         objectid = yield self._object()
         today = kept_days(self.master.reactor.seconds())[-1]
         value = yield self.master.db.state.getState(objectid, slot(today), None)
-        yield self.master.db.state.setState(objectid, slot(today), added(value, today, delivery))
+        yield self.master.db.state.setState(objectid, slot(today), added(value, today, *keys))

@@ -2,14 +2,14 @@
 
 The webhook hands each signed delivery to :meth:`Deliveries.take`, which writes it to the
 spool (:mod:`config.github.spool`, in ``webhook-spool/`` of the master's directory) before
-the delivery is answered, then to :meth:`Deliveries.process`: a delivery whose id was
-processed before builds nothing (:mod:`config.github.delivered`); any other has its
-changes stored and its pull request's GitHub calls made (:mod:`config.github.events`),
-its id recorded, and its file removed. A payload that can never build is dropped; any
-other failure (a database that is down, GitHub not answering) keeps the file, and the
-delivery is tried again every :data:`RETRY_EVERY` seconds. What a stopped or killed master
-left in the spool is processed once the master has started again (when its schedulers
-listen), oldest first.
+the delivery is answered, then to :meth:`Deliveries.process`: a delivery whose id, or
+whose signed body, was processed before builds nothing (:mod:`config.github.delivered`);
+any other has its changes stored and its pull request's GitHub calls made
+(:mod:`config.github.events`), its keys recorded, and its file removed. A payload that can
+never build is dropped; any other failure (a database that is down, GitHub not answering)
+keeps the file, and the delivery is tried again every :data:`RETRY_EVERY` seconds. What a
+stopped or killed master left in the spool is processed once the master has started again
+(when its schedulers listen), oldest first.
 
 The spool's file I/O runs in one thread of the service's own, never in the reactor's and
 never in Twisted's shared pool.
@@ -108,12 +108,11 @@ class Deliveries(service.BuildbotService):
         build; with anything else it stays in the spool for the next try.
         """
         try:
-            if delivery.named and (yield self.delivered.seen(delivery.id)):
+            if (yield self.delivered.seen(*delivery.keys())):
                 note = already_received(delivery)
             else:
                 note = yield self.events.accept(delivery.event, delivery.payload())
-                if delivery.named:
-                    yield self.delivered.record(delivery.id)
+                yield self.delivered.record(*delivery.keys())
             yield self._io(spool.remove, self.directory, name)
         except ValueError:
             yield self._io(spool.remove, self.directory, name)

@@ -14,6 +14,7 @@ never in the reactor's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -43,6 +44,12 @@ class Delivery:
     def named(self) -> bool:
         """Whether GitHub named it (so that a redelivery can be told)."""
         return not self.id.startswith(UNNAMED)
+
+    def keys(self) -> list[str]:
+        """What tells it processed before (:mod:`config.github.delivered`): its body's
+        digest, and GitHub's id when it named it."""
+        digest = f"sha256:{hashlib.sha256(self.body).hexdigest()}"
+        return [self.id, digest] if self.named else [digest]
 
     def payload(self) -> dict[str, Any]:
         """The delivery's JSON object; ValueError for anything else."""

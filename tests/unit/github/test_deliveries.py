@@ -111,3 +111,4 @@ class DeliveriesLeftInTheSpool(TestReactorMixin, unittest.TestCase):
         assert not service.pending(push("someone/else", spool.delivery_id(None)))
         yield service.process(name, unnamed)
         assert not (yield service.delivered.seen(unnamed.id))
+        assert (yield service.delivered.seen(*unnamed.keys()))  # its body is known
