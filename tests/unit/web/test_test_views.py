@@ -103,6 +103,7 @@ def test_hostile_names_and_messages_render_as_text() -> None:
     page += rendered("history.html", found=history)
 
     assert "<img" not in page
+    assert '<span class="bb-badge-status results_FAILURE">failed</span>' in page
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     # A name reaches a link only quoted, in the query.
     assert 'href="/history/2?test=%3Cimg+src%3Dx+onerror%3D%22alert(1)%22%3E"' in page
