@@ -66,4 +66,14 @@ def store(
     for start in range(0, len(rows), BATCH):
         yield updates.addTestResults(builderid, setid, rows[start : start + BATCH])
     yield updates.completeTestResultSet(setid, tests_passed=passed, tests_failed=failed)
+    yield step.addURL("test results", view_url(step.master, step.build.buildid))
     return int(setid)
+
+
+VIEW = "plugins/wsgi_dashboards/test-results"
+"""Where the web UI's view of stored results is served (:mod:`config.web.test_views`)."""
+
+
+def view_url(master: Any, buildid: int) -> str:
+    """The view of one build's stored results, as a link for its steps."""
+    return f"{master.config.buildbotURL}{VIEW}/build/{buildid}"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import bcrypt
 from buildbot.plugins import util
-from buildbot.www.auth import CustomAuth
+from buildbot.www.auth import CustomAuth, build_anonymous_user_info, build_cookie_name
+from buildbot.www.authz import Forbidden
 from buildbot.www.authz.roles import RolesFromBase
 from twisted.cred.credentials import IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
@@ -118,3 +120,28 @@ def may_read(master: Any, request: Any) -> bool:
     checked = master.www.assertUserAllowed(request, ("builds",), "get", {})
     checked.addCallbacks(lambda _: decided.append(True), lambda _: decided.append(False))
     return decided == [True]
+
+
+@defer.inlineCallbacks
+def may_read_with_cookies(master: Any, cookies: str, secure: bool) -> Generator[Any, Any, bool]:
+    """:func:`may_read` for a request known by its ``Cookie`` header only (a WSGI
+    page's): the visitor is the one of Buildbot's session cookie, if it holds a valid
+    session, else anonymous."""
+    user = build_anonymous_user_info()
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookies)
+    except CookieError:
+        jar.clear()
+    session = jar.get(build_cookie_name(secure, []).decode())
+    site = getattr(master.www, "site", None)
+    if session is not None and site is not None:
+        try:
+            user = site.getSession(session.value).user_info
+        except Exception:  # an expired, forged or garbled session is no one's
+            user = build_anonymous_user_info()
+    try:
+        yield master.www.authz.assertUserAllowed(("builds",), "get", {}, user)
+    except Forbidden:
+        return False
+    return True

@@ -6,6 +6,7 @@ from typing import Any
 
 from config.settings import Settings
 from config.web.auth import auth
+from config.web.test_views.app import dashboard
 
 
 def build(settings: Settings, hook_dialects: dict[str, Any]) -> dict[str, Any]:
@@ -15,7 +16,12 @@ def build(settings: Settings, hook_dialects: dict[str, Any]) -> dict[str, Any]:
     login, authz = auth(settings)
     return {
         "port": f"tcp:{master.web_port}:interface={master.web_address}",
-        "plugins": {"waterfall_view": {}, "console_view": {}, "grid_view": {}},
+        "plugins": {
+            "waterfall_view": {},
+            "console_view": {},
+            "grid_view": {},
+            "wsgi_dashboards": [dashboard()],
+        },
         "auth": login,
         "authz": authz,
         "change_hook_dialects": hook_dialects,

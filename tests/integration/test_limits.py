@@ -4,8 +4,8 @@ One master, with small limits and a private project: a build that uploads too mu
 that prints too much, one that runs too long, and a webhook delivery too large are each
 refused with a message naming the limit, and the master goes on building. Visitors who
 have not logged in read nothing of the private project on any path: the REST API, the
-websocket, ``/results`` and ``/metrics``; a logged-in reader reads it all, and the
-uploaded results come with a sandboxing policy.
+websocket, ``/results``, ``/metrics`` and the test results view; a logged-in reader reads
+it all, and the uploaded results come with a sandboxing policy.
 """
 
 from __future__ import annotations
@@ -137,7 +137,9 @@ def test_a_private_project_is_read_by_logged_in_readers_only(
     server.wait_for_builds(4, timeout=180)
     [build] = [b for b in server.builds() if b["builderid"] == within["builderid"]]
     page = f"{server.url}results/demo/feature/within-limits-{build['number']}/docs/index.html"
-    for path in ("api/v2/builds", "api/v2/builders", "api/v2/changes", "results/", "metrics"):
+    view = "plugins/wsgi_dashboards/test-results"
+    paths = ["api/v2/builds", "api/v2/builders", "api/v2/changes", "results/", "metrics"]
+    for path in [*paths, f"{view}/index.html", f"{view}/build/{build['buildid']}"]:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(server.url + path, timeout=10)
         assert refused.value.code == 403, path
@@ -145,6 +147,12 @@ def test_a_private_project_is_read_by_logged_in_readers_only(
         urllib.request.urlopen(page, timeout=10)
     assert refused.value.code == 403
     assert websocket_status(server.url, cookie=None) == 403
+    forged = urllib.request.Request(
+        f"{server.url}{view}/index.html", headers={"Cookie": "TWISTED_SESSION=forged"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=10)
+    assert refused.value.code == 403
 
     with reader.opener.open(page, timeout=10) as answered:
         assert b"hello" in answered.read()
@@ -152,6 +160,8 @@ def test_a_private_project_is_read_by_logged_in_readers_only(
         assert answered.headers["X-Content-Type-Options"] == "nosniff"
     with reader.opener.open(server.url + "metrics", timeout=10) as answered:
         assert b"buildbot_builds_finished_total" in answered.read()
+    with reader.opener.open(f"{server.url}{view}/index.html", timeout=10) as answered:
+        assert b"Recent builds" in answered.read()
     assert websocket_status(server.url, cookie=reader.cookie()) == 101
 
 

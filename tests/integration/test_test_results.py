@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import BrowserContext, expect, sync_playwright
 
 from local.cluster import LocalCluster
 from tests.conftest import local_settings
+from tests.e2e.test_web_ui import browser, screenshot
 from tests.harness import FAILURE, SUCCESS, WARNINGS, GitRepo, Master
 
 pytestmark = pytest.mark.slow
@@ -51,6 +53,17 @@ def test_sometimes():
 def test_always():
     pass
 """
+# A failing test named and failing with markup that would run script if it were not text.
+HOSTILE_ID = "<img src=x onerror=window.__pwned=1>"
+HOSTILE = f"""import pytest
+
+@pytest.mark.parametrize("x", [1], ids=["{HOSTILE_ID}"])
+def test_named(x):
+    assert x == 2, "<script>window.__pwned=2</script>"
+
+def test_fine():
+    pass
+"""
 GENERATE = """import sys
 cases, path = int(sys.argv[1]), sys.argv[2]
 with open(path, "w") as out:
@@ -71,6 +84,7 @@ FILES = {
     "flaky/test_flaky.py": FLAKY,
     "crash/test_crash.py": SUITE,
     "generate.py": GENERATE,
+    "hostile/test_hostile.py": HOSTILE,
 }
 REPORT = "--junitxml=reports/junit.xml"
 
@@ -98,6 +112,7 @@ BUILDERS: list[dict[str, Any]] = [
             )
         ],
     },
+    {"name": "hostile", "steps": [test_step([*PYTEST, "hostile", REPORT])]},
     {
         "name": "flaky",
         "steps": [test_step([*PYTEST, "flaky", REPORT], rerun_failures=1)],
@@ -159,12 +174,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master, di
     repo.commit({"README": "hello\n"}, "initial")
     repo.push()
     settings = local_settings(repo.url, BUILDERS, limits={"reports_mb": 2.8})
-    settings["workers"]["count"] = 3
+    settings["workers"]["count"] = 4
     cluster = LocalCluster(root / "cluster", settings)
     try:
         cluster.start()
         master = Master(cluster)
-        master.wait_workers(3)
+        master.wait_workers(4)
         repo.branch("feature")
         repo.commit(FILES, "suites")
         repo.push()
@@ -311,3 +326,78 @@ def test_lint_findings_are_stored(built: tuple[Master, dict[str, Any]]) -> None:
         ("F401", "pkg/a.py", 3, "1: `os` imported but unused"),
         ("E501", "pkg/b.py", 12, "80: line too long (99 > 79)"),
     }
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    with sync_playwright() as driver:
+        context = browser(driver, tmp_path_factory.mktemp("chromium"))
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def test_the_view_lists_failing_tests_as_text_and_their_history_links_builds(
+    built: tuple[Master, dict[str, Any]], chromium: BrowserContext
+) -> None:
+    master, build, _, _ = stored_by(built, "hostile")
+    [step] = [s for s in master.steps(build["buildid"]) if s["name"] == "test"]
+    [link] = [u["url"] for u in step["urls"] if u["name"] == "test results"]
+    page = chromium.new_page()
+    answer = page.goto(link)
+    assert answer is not None and answer.status == 200
+    assert "script-src" not in answer.headers["content-security-policy"]
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+
+    name = f"hostile.test_hostile.test_named[{HOSTILE_ID}]"
+    row = page.locator(".bb-failing tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(0)).to_have_text(name)
+    expect(row.locator("td").nth(1)).to_have_text("failed")
+    expect(row.locator("td").nth(2)).to_have_text("hostile/test_hostile.py:5")
+    expect(row.locator("td").nth(3)).to_contain_text("<script>window.__pwned=2</script>")
+    expect(page.locator(".bb-slowest")).to_contain_text("hostile.test_hostile.test_fine")
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    screenshot(page, "test-results-build.png")
+
+    row.get_by_role("link", name=name).click()
+    expect(page.locator("h1")).to_have_text(name)
+    history = page.locator(".bb-history tbody tr")
+    expect(history).to_have_count(1)
+    expect(history).to_contain_text("failed")
+    builder = master.builder("hostile")["builderid"]
+    expect(history.get_by_role("link", name=f"#{build['number']}")).to_have_attribute(
+        "href", f"{master.url}#/builders/{builder}/builds/{build['number']}"
+    )
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_the_view_lists_lint_findings_and_flaky_tests_and_the_menu_lists_builds(
+    built: tuple[Master, dict[str, Any]], chromium: BrowserContext
+) -> None:
+    master, build, _, _ = stored_by(built, "suite")
+    builder = master.builder("suite")["builderid"]
+    page = chromium.new_page()
+    view = f"{master.url}plugins/wsgi_dashboards/test-results"
+    page.goto(f"{view}/history/{builder}?test=suite.test_flaky.test_sometimes")
+    expect(page.locator(".bb-history tbody tr")).to_contain_text("flaky")
+
+    page.goto(f"{view}/build/{built[1]['lint']['buildid']}")
+    findings = page.locator(".bb-findings tbody tr")
+    expect(findings).to_have_count(2)
+    expect(findings.nth(0)).to_contain_text("F401")
+    expect(findings.nth(0)).to_contain_text("pkg/a.py:3")
+    expect(findings.nth(0)).to_contain_text("`os` imported but unused")
+
+    # The overview, in the UI's frame, links each build's results.
+    page.goto(f"{master.url}#/test-results")
+    overview = page.locator(".bb-test-results")
+    expect(overview).to_contain_text(f"suite #{build['number']}")
+    screenshot(page, "test-results-overview.png")
+    overview.get_by_role("link", name="failing and slowest tests").first.click()
+    expect(page.locator("main h1")).to_be_visible()
+    # The database filtered, ordered and limited every read (Buildbot warns when it cannot).
+    log = (master.cluster.master_dir / "twistd.log").read_text()
+    assert "query is not backed by db" not in log
