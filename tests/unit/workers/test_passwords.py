@@ -4,9 +4,14 @@ sees the current one at each login."""
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
 from buildbot.process.properties import Properties
 from buildbot.worker.latent import AbstractLatentWorker
+from buildbot.worker.protocols.manager.pb import Dispatcher
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet import defer
 
 from config.workers.docker import DockerWorker
 from config.workers.ec2.worker import SpotWorker
@@ -37,6 +42,28 @@ def test_the_configured_password_renders_to_what_the_worker_port_renders_at_logi
     password.renew()
     assert rendered(registered) == password.value != first
     assert password.value not in repr(password)
+
+
+def test_buildbots_worker_port_renders_the_registered_password_at_each_login() -> None:
+    """The canary of what :class:`RenewedPasswords` relies on: fails if Buildbot's worker
+    port stops rendering a worker's registered password at each login."""
+    password = RenewablePassword()
+    port = Dispatcher("tcp:0", "tcp:0")  # not listening: its login check only
+    port.register("worker-1", password, None)
+
+    def logs_in(offered: str) -> object:
+        port.parent = SimpleNamespace(master=SimpleNamespace(initLock=defer.DeferredLock()))
+        found: list[object] = []
+        d = port.requestAvatarId(UsernamePassword(b"worker-1", offered.encode()))
+        d.addCallbacks(lambda _: True, lambda failure: failure.trap(UnauthorizedLogin) and False)
+        d.addCallback(found.append)
+        return found[0]
+
+    first = password.value
+    assert logs_in(first) is True
+    password.renew()
+    assert logs_in(first) is False
+    assert logs_in(password.value) is True
 
 
 def test_a_docker_workers_container_gets_the_password_drawn_for_it() -> None:
