@@ -17,7 +17,7 @@ No upstream issues yet.
 
 Mends: the idle timer starts when a worker attaches without a build; the worker is asked to
 exit before the connection is dropped. (Strong passwords need no mend: our latent workers
-draw theirs from ``secrets``, :mod:`config.workers.passwords`.)
+draw theirs from ``secrets``, new for each machine, :mod:`config.workers.passwords`.)
 
 Gain: correctness: ``tests/integration/test_ec2_worker.py`` (an idle worker stops, no
 reconnect loop) fails without them.

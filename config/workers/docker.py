@@ -8,13 +8,14 @@ from buildbot.plugins import worker
 from buildbot.worker.base import AbstractWorker
 
 from config.settings import DockerPool, Settings, worker_names
-from config.workers.passwords import StrongPasswords
+from config.workers.passwords import RenewedPasswords
 
 
-class DockerWorker(StrongPasswords, worker.DockerLatentWorker):
-    """Buildbot's docker worker, with a strong password, whose container is also given
-    the certificate authority it verifies the worker port by (``BUILDMASTER_CA``, PEM;
-    empty: the image's system authorities). ``slave/docker/start-worker`` reads both."""
+class DockerWorker(RenewedPasswords, worker.DockerLatentWorker):
+    """Buildbot's docker worker, with a new strong password for each container, whose
+    container is also given the certificate authority it verifies the worker port by
+    (``BUILDMASTER_CA``, PEM; empty: the image's system authorities).
+    ``slave/docker/start-worker`` reads both."""
 
     master_ca = ""
 
@@ -27,16 +28,28 @@ class DockerWorker(StrongPasswords, worker.DockerLatentWorker):
         self.master_ca = master_ca
         return super().reconfigService(name, password, **kwargs)
 
+    def start_instance(self, build: Any) -> Any:
+        self.machine_password()  # createEnvironment gives it to the container
+        return super().start_instance(build)
+
+    def stop_instance(self, fast: bool = False) -> Any:
+        self.forget_password()
+        return super().stop_instance(fast)
+
     def createEnvironment(self, build: Any = None) -> dict[str, str]:
         environment: dict[str, str] = super().createEnvironment(build)
-        return {**environment, "BUILDMASTER_CA": self.master_ca}
+        return {
+            **environment,
+            "WORKERPASS": self.renewable_password.value,
+            "BUILDMASTER_CA": self.master_ca,
+        }
 
 
 def docker_workers(
     settings: Settings, pool: DockerPool, master_ca: str = ""
 ) -> list[AbstractWorker]:
     """Latent workers that each run one build in a new container of the pool's image
-    (``slave/docker/``), with a random password per master start, then remove it."""
+    (``slave/docker/``), with a new random password for each, then remove it."""
     master = settings.buildmaster
     hostconfig = {"network_mode": pool.network_mode} if pool.network_mode else {}
     return [

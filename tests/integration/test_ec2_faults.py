@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from config.workers.ec2.master_id import MASTER_ID_TAG, master_id
 from local.cluster import LocalCluster
 from tests.conftest import local_settings
 from tests.fault_proxy import FaultProxy
@@ -123,16 +124,6 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, moto_session: Moto) -> Iter
         repos[name] = GitRepo(root / name)
         repos[name].commit({"README": f"{name}\n"}, "initial")
         repos[name].push()
-    # A leak of this master (pool "big", its host) and another master's stopped instance.
-    leaked = premade(
-        moto,
-        "running",
-        Name="buildbot big-3",
-        **{"buildbot-master": "127.0.0.1", "buildbot-pool": "big"},
-    )
-    elsewhere = premade(
-        moto, "stopped", **{"buildbot-master": "build.example.com", "buildbot-pool": "big"}
-    )
     player = InstancePlayer(moto, root / "instances")
     with FaultProxy(moto.url) as proxy, RecordingServer(status=200) as zulip:
         settings = local_settings(
@@ -155,6 +146,13 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, moto_session: Moto) -> Iter
             {"name": "solo", "repository": repos["solo"].url, "builders": [checks("solo", "one")]}
         )
         cluster = LocalCluster(root / "cluster", settings)
+        cluster.create()
+        # A leak of this master (its id, pool "big"), and the stopped instance of another
+        # master on this host with a pool of the same name.
+        here = {"buildbot-master": "127.0.0.1", "buildbot-pool": "big"}
+        ours = master_id(cluster.master_dir)
+        leaked = premade(moto, "running", Name="buildbot big-3", **here, **{MASTER_ID_TAG: ours})
+        elsewhere = premade(moto, "stopped", **here, **{MASTER_ID_TAG: "0123456789abcdef"})
         try:
             cluster.start()
             # The player would take the leak for one of the master's instances.

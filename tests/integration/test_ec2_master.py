@@ -6,13 +6,14 @@ with the master, name and password found there. That proves the whole path: sett
 master.cfg to a spot launch, the password Buildbot registered equal to the one in the user
 data (also after a ``buildbot reconfig`` while the instance boots), a build on the worker,
 then (idle) the worker asked to shut down, so the process
-exits by itself, and the instance terminated.
+exits by itself, and the instance terminated; then the next instance's new password, and
+the first password refused.
 """
 
 from __future__ import annotations
 
-import base64
 import os
+import shutil
 import signal
 import subprocess
 from typing import Any
@@ -21,10 +22,12 @@ import pytest
 
 from tests.conftest import MENDS_OFF, StartMaster, local_settings
 from tests.harness import RETRY, SUCCESS, GitRepo, Master, Moto, wait_for
-from tests.instances import assignments, create_from_user_data, moto_aws
+from tests.instances import assignments, create_from_user_data, moto_aws, user_data
 from tests.integration.test_metrics import scrape
 
 TOKEN = "ghp_master-test-token"
+REFUSED = "invalid login from user 'worker-1'"
+"""What the master logs when a worker offers a password it does not accept."""
 
 
 def instances(client: Any) -> list[dict[str, Any]]:
@@ -76,14 +79,10 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
 
     instance = wait_for("a spot instance", running_instance, timeout=120)
     assert instance["InstanceLifecycle"] == "spot"
-    user_data = base64.b64decode(
-        ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")[
-            "UserData"
-        ]["Value"]
-    ).decode()
-    values = assignments(user_data)
+    script = user_data(ec2, instance["InstanceId"])
+    values = assignments(script)
     assert values["WORKER_NAME"] == "worker-1"
-    assert "GITHUB_TOKEN" not in values and TOKEN not in user_data
+    assert "GITHUB_TOKEN" not in values and TOKEN not in script
     assert values["MASTER_PORT"] == str(settings["buildmaster"]["worker_port"])
 
     # `buildbot reconfig` runs master.cfg again while the instance boots: the password in
@@ -128,6 +127,27 @@ def test_build_runs_on_spot_worker_which_stops_when_idle(
         assert "worker-1: asking it to shut down before its machine ends" in log
     assert values["WORKER_PASSWORD"] not in log
     assert TOKEN not in log
+    assert REFUSED not in log
+
+    # The next build's instance logs in with a new password: the first one, which the
+    # first instance's builds could read, no longer attaches.
+    repo.commit({"b.txt": "b\n"}, "second change")
+    repo.push()
+    second = wait_for("a second spot instance", running_instance, timeout=120)
+    new_values = assignments(user_data(ec2, second["InstanceId"]))
+    assert new_values["WORKER_PASSWORD"] != values["WORKER_PASSWORD"]
+    stale = master.cluster.start_worker("worker-1")  # its directory has the first password
+    try:
+        wait_for("the first password refused", lambda: REFUSED in log_file.read_text())
+        [seen] = [w for w in master.get("workers")["workers"] if w["name"] == "worker-1"]
+        assert seen["connected_to"] == []
+    finally:
+        stale.terminate()
+        stale.wait(timeout=30)
+    shutil.rmtree(master.cluster.root / "worker-1")
+    be_the_instance(master, new_values)
+    assert [b["results"] for b in master.wait_for_builds(2, timeout=120)] == [SUCCESS] * 2
+    assert new_values["WORKER_PASSWORD"] not in log_file.read_text()
 
 
 @pytest.mark.slow

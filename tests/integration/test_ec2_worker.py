@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
+from buildbot.process.properties import Properties
 from buildbot.test.fake import fakemaster, fakeprotocol
 from buildbot.test.fake.reactor import NonThreadPool
 from buildbot.test.reactor import TestReactorMixin
@@ -29,9 +31,11 @@ import mends
 from config.settings import Settings, validate
 from config.workers import pools, userdata
 from config.workers.ec2.calls import Ec2Calls
+from config.workers.ec2.master_id import MASTER_ID_TAG, master_id
 from config.workers.ec2.retry import Backoff
 from config.workers.ec2.worker import SpotWorker
 from tests.harness import MOTO_REGION, Moto
+from tests.instances import assignments, user_data
 from tests.stock import stock
 
 OURS = "111122223333"
@@ -257,12 +261,15 @@ class SpotWorkerTest(MotoWorkers):
                 "MASTER_PORT": "9989",
                 "MASTER_CA": MASTER_CA,
                 "WORKER_NAME": "worker-1",
-                "WORKER_PASSWORD": worker.password,
+                "WORKER_PASSWORD": worker.renewable_password.value,
                 "WHEELHOUSE_URL": "https://wheels.example.com/",
                 "WORKER_TAC": userdata.worker_tac(ec2_settings(self.moto.url)),
             },
         )
-        assert f"WORKER_PASSWORD={worker.password}\n" in base64.b64decode(encoded).decode()
+        assert (
+            f"WORKER_PASSWORD={worker.renewable_password.value}\n"
+            in base64.b64decode(encoded).decode()
+        )
         assert TOKEN not in base64.b64decode(encoded).decode()
         # The master made no key pair or security group of its own.
         assert self.ec2.describe_key_pairs()["KeyPairs"] == keys_before
@@ -311,25 +318,37 @@ class SpotWorkerTest(MotoWorkers):
         self.assert_nothing_left()
 
     @defer.inlineCallbacks
-    def test_password_is_random_per_worker_and_kept_over_reconfig_while_running(
+    def test_each_instance_gets_a_new_password_kept_over_a_reconfig_while_it_runs(
         self,
     ) -> Generator[Any, Any, None]:
         worker = yield self.start_worker()
-        other = pools.build(ec2_settings(self.moto.url))[1]
-        yield other.setServiceParent(self.master.workers)
-        assert len(worker.password) >= 24
-        assert worker.password != other.password
+        registered = worker.password  # what the worker port renders at each login
+
+        def carried() -> str:
+            assert worker.instance_id is not None
+            return assignments(user_data(self.ec2, worker.instance_id))["WORKER_PASSWORD"]
+
+        def accepted() -> Any:
+            return Properties().render(registered)
+
         yield worker.start_instance(None)
+        first = carried()
+        assert len(first) >= 32
+        assert (yield accepted()) == first
         worker.state = worker.state.SUBSTANTIATING_STARTING
-        password = worker.password
         sibling = pools.build(ec2_settings(self.moto.url, instance_type="c5.xlarge"))[0]
 
         yield worker.reconfigServiceWithSibling(sibling)
 
-        assert worker.password == password
+        assert worker.password is registered and (yield accepted()) == first
         assert worker.launch.instance_types == ("c5.xlarge",)
         yield worker.stop_instance()
         worker.state = worker.state.NOT_SUBSTANTIATED
+        assert (yield accepted()) != first  # a stopped instance's password is refused
+        yield worker.start_instance(None)
+        second = carried()
+        assert second != first and (yield accepted()) == second
+        yield worker.stop_instance()
 
     # --- failure paths ----------------------------------------------------------------
 
@@ -535,9 +554,14 @@ class SpotWorkerTest(MotoWorkers):
             instance_id: str = found["Instances"][0]["InstanceId"]
             return instance_id
 
-        here = {"buildbot-master": "build.example.com"}
+        ours = master_id(Path(self.master.basedir))  # made before the worker starts
+        here = {"buildbot-master": "build.example.com", MASTER_ID_TAG: ours}
         leaked = launch(Name="buildbot worker-2", **here, **{"buildbot-pool": "worker"})
         elsewhere = launch(**{"buildbot-master": "other.example.com", "buildbot-pool": "worker"})
+        # Another master on this host, with a pool of the same name.
+        neighbour = launch(
+            **{**here, MASTER_ID_TAG: "0123456789abcdef"}, **{"buildbot-pool": "worker"}
+        )
         other_pool = launch(**here, **{"buildbot-pool": "large"})
         worker = yield self.start_worker()
         yield worker.start_instance(None)
@@ -548,13 +572,16 @@ class SpotWorkerTest(MotoWorkers):
         assert states == {
             leaked: "terminated",
             elsewhere: "running",
+            neighbour: "running",
             other_pool: "running",
             worker.instance_id: "running",
         }
+        [instance] = [i for i in self.instances() if i["InstanceId"] == worker.instance_id]
+        assert {"Key": MASTER_ID_TAG, "Value": ours} in instance["Tags"]
         self.assertLogged(
             f"EC2 sweep: terminating instance {leaked} \\(buildbot worker-2, launched .*, "
-            "running\\): tagged as this master's \\(build.example.com, pool worker\\) but no "
-            "worker of this master owns it"
+            f"running\\): tagged as this master's \\(buildbot-master-id {ours}, pool worker\\) "
+            "but no worker of this master owns it"
         )
         yield worker.stop_instance()
 

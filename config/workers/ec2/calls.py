@@ -13,6 +13,7 @@ backoff) is a delayed call on the reactor. No thread ever sleeps.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from buildbot.util.service import SharedService
@@ -20,6 +21,7 @@ from twisted.internet import defer, task, threads
 from twisted.python import log, threadpool
 
 from config.workers.ec2.aws import problem, thd_tagged, thd_terminate
+from config.workers.ec2.master_id import MASTER_ID_TAG, master_id
 from config.workers.ec2.retry import Backoff, transient
 
 if TYPE_CHECKING:
@@ -35,8 +37,9 @@ class Ec2Calls(SharedService):
 
     Workers enlist when they start and leave when they stop; the pool has a thread for
     each, plus one. A moment after the first worker of a pool enlists, the instances
-    tagged with that pool and this master's host that no worker owns are terminated: the
-    leak backstop after a crash, or a terminate that never held before the master stopped.
+    tagged with that pool and this master's id (:mod:`.master_id`) that no worker owns
+    are terminated: the leak backstop after a crash, or a terminate that never held before
+    the master stopped.
     """
 
     backoff = Backoff(first=0.5, cap=20.0)
@@ -54,8 +57,10 @@ class Ec2Calls(SharedService):
         """The enlisted workers, by name (Buildbot's services hash by their settings)."""
         self.terminating: set[str] = set()
         """Instances whose terminate failed and is being tried again."""
-        self._swept: set[tuple[str, str]] = set()
-        self._to_sweep: dict[tuple[str, str], SpotWorker] = {}
+        self.master_id = ""
+        """This master's id, which its workers tag their instances with (set at start)."""
+        self._swept: set[str] = set()
+        self._to_sweep: dict[str, SpotWorker] = {}
         self._sweep: Any = None
         self._retries: set[defer.Deferred[None]] = set()
         self._pool: Any = None
@@ -63,6 +68,8 @@ class Ec2Calls(SharedService):
     # --- the threads -----------------------------------------------------------------
 
     def startService(self) -> Any:
+        self.master_id = master_id(Path(self.master.basedir))
+        log.msg(f"EC2: this master's instances are tagged {MASTER_ID_TAG}={self.master_id}")
         self._pool = threadpool.ThreadPool(minthreads=0, maxthreads=self._size(), name="ec2")
         self._pool.start()
         return super().startService()
@@ -90,11 +97,11 @@ class Ec2Calls(SharedService):
         """``worker`` makes its calls here from now on; its pool is swept if not yet."""
         self.workers[worker.name] = worker
         self._pool.adjustPoolsize(maxthreads=self._size())
-        key = worker.sweep_key()
-        if key in self._swept:
+        pool = worker.launch.pool
+        if pool in self._swept:
             return
-        self._swept.add(key)
-        self._to_sweep[key] = worker
+        self._swept.add(pool)
+        self._to_sweep[pool] = worker
         if self._sweep is None or not self._sweep.active():
             self._sweep = self.master.reactor.callLater(self.sweep_after, self.sweep)
 
@@ -178,8 +185,8 @@ class Ec2Calls(SharedService):
     def sweep(self) -> Generator[Any, Any, None]:
         """Terminate the instances of the pools enlisted lately that no worker owns."""
         pools, self._to_sweep = self._to_sweep, {}
-        for (host, pool), worker in sorted(pools.items()):
-            tags = {"buildbot-master": host, "buildbot-pool": pool}
+        for pool, worker in sorted(pools.items()):
+            tags = {MASTER_ID_TAG: self.master_id, "buildbot-pool": pool}
             try:
                 found = yield self.ask(
                     f"EC2 sweep of pool {pool}",
@@ -197,16 +204,17 @@ class Ec2Calls(SharedService):
                     w.owns(instance) for w in self.workers.values()
                 ):
                     continue
-                self._leaked(worker, instance, host)
+                self._leaked(worker, instance)
 
-    def _leaked(self, worker: SpotWorker, instance: dict[str, Any], host: str) -> None:
+    def _leaked(self, worker: SpotWorker, instance: dict[str, Any]) -> None:
         tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
         # An error line: the ops stream (config/zulip/errors.py) carries it to Zulip.
         log.msg(
             f"EC2 sweep: terminating instance {instance['InstanceId']} "
             f"({tags.get('Name', 'no name')}, launched {instance.get('LaunchTime')}, "
-            f"{instance['State']['Name']}): tagged as this master's ({host}, pool "
-            f"{tags.get('buildbot-pool')}) but no worker of this master owns it",
+            f"{instance['State']['Name']}): tagged as this master's ({MASTER_ID_TAG} "
+            f"{self.master_id}, pool {tags.get('buildbot-pool')}) but no worker of this "
+            "master owns it",
             isError=True,
         )
         self.terminate(worker.ec2(), instance["InstanceId"], log.msg)

@@ -15,7 +15,8 @@ moto), each avoided here where a comment names it:
   cancelled or terminated (upstream issue #2874), which leaks paid instances;
 - ``valid_ami_location_regex`` is a prefix match, so ``fedora-buildslave-base-old`` passes.
 
-Its passwords come from ``secrets`` (:mod:`config.workers.passwords`). What is wrong in
+Its passwords come from ``secrets``, new for each instance (:mod:`config.workers.passwords`),
+and its instances are tagged with this master's id (:mod:`.master_id`). What is wrong in
 every latent worker (no idle stop for a worker that never got a build, no shutdown
 request before its machine goes) is mended for all of them in ``mends/latent_workers.py``.
 
@@ -59,11 +60,12 @@ from config.workers.ec2.aws import (
 from config.workers.ec2.calls import Ec2Calls
 from config.workers.ec2.cost import Spending, Usage, thd_spot_price
 from config.workers.ec2.launch import CAPACITY_ERRORS, Launch, Offer, newest_image, offers
+from config.workers.ec2.master_id import MASTER_ID_TAG
 from config.workers.ec2.retry import transient
-from config.workers.passwords import StrongPasswords
+from config.workers.passwords import RenewedPasswords
 
 
-class SpotWorker(StrongPasswords):
+class SpotWorker(RenewedPasswords):
     """A latent worker that runs its builds on a one-time EC2 instance: spot, or on
     demand where its pool's market allows."""
 
@@ -119,12 +121,8 @@ class SpotWorker(StrongPasswords):
             """Launch tokens and instances of a start under way: this worker's, not leaks."""
         if not hasattr(self, "spending"):  # kept across reconfigs, like the worker itself
             self.spending = Spending()
-        # The worker password: random, from `secrets`, per worker and per master start.
-        # `buildbot reconfig` runs master.cfg again in the same process; getRandomPass
-        # keeps the current password while an instance exists (its user data carries it,
-        # so it can still log in) and picks a new one only when none runs.
-        if password is None:
-            password = self.getRandomPass()
+        # The password (None): new for each instance (RenewedPasswords); a reconfig keeps
+        # the current one, so a running instance can still log in.
         yield super().reconfigService(name, password, **kwargs)
         self._name_instance()  # Buildbot's reconfig starts the worker's properties anew
         if self.running:  # its pool or tags may be new: sweep them
@@ -147,11 +145,6 @@ class SpotWorker(StrongPasswords):
         yield super().stopService()  # terminates a running instance first
         self.calls.leave(self)
 
-    def sweep_key(self) -> tuple[str, str]:
-        """The master host and pool this worker's instances are tagged with."""
-        tags = dict(self.launch.tags)
-        return tags["buildbot-master"], tags["buildbot-pool"]
-
     def owns(self, instance: Mapping[str, Any]) -> bool:
         """Whether ``instance`` (as AWS describes it) is this worker's, running or starting."""
         tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
@@ -169,16 +162,18 @@ class SpotWorker(StrongPasswords):
 
     # --- starting --------------------------------------------------------------------
 
-    def user_data(self) -> str:
-        """The rendered ``slave/cloud-init.sh`` for this worker's next instance."""
+    def user_data(self, password: str) -> str:
+        """The rendered ``slave/cloud-init.sh`` for an instance whose worker logs in with
+        ``password``."""
         values = {
             **dict(self.launch.values),
-            "WORKER_PASSWORD": self.password,
+            "WORKER_PASSWORD": password,
         }
         return userdata.render(self.launch.template, values)
 
     def start_instance(self, build: Any) -> defer.Deferred[bool]:
-        d: defer.Deferred[tuple[str, float | None]] = self._start(self.user_data())
+        user_data = self.user_data(self.machine_password())
+        d: defer.Deferred[tuple[str, float | None]] = self._start(user_data)
         return d.addCallback(self._started)
 
     def _started(self, started: tuple[str, float | None]) -> bool:
@@ -293,7 +288,12 @@ class SpotWorker(StrongPasswords):
                 {
                     "ResourceType": resource,
                     "Tags": [
-                        {"Key": k, "Value": v} for k, v in (*launch.tags, (LAUNCH_TAG, token))
+                        {"Key": k, "Value": v}
+                        for k, v in (
+                            *launch.tags,
+                            (MASTER_ID_TAG, self.calls.master_id),
+                            (LAUNCH_TAG, token),
+                        )
                     ],
                 }
                 for resource in ("instance", "volume")
@@ -443,6 +443,7 @@ class SpotWorker(StrongPasswords):
     # --- idling and stopping ---------------------------------------------------------
 
     def stop_instance(self, fast: bool = False) -> defer.Deferred[None]:
+        self.forget_password()
         instance_id, self.instance_id = self.instance_id, None
         if instance_id is None:
             return defer.succeed(None)

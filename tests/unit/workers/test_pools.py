@@ -102,7 +102,7 @@ def test_an_ec2_pool_takes_what_it_leaves_out_from_aws() -> None:
 def test_a_docker_pool_runs_each_build_in_a_container_of_its_image() -> None:
     box = pools.build(validate(document()))[-1]
     arguments = box._config_kwargs
-    assert box._config_args == ("box-1", None)  # a random password per master start
+    assert box._config_args == ("box-1", None)  # a new random password per container
     assert arguments["image"] == "worker:1"
     assert arguments["docker_host"] == "unix:///var/run/docker.sock"
     assert arguments["masterFQDN"] == "127.0.0.1:9989"
