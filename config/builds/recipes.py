@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from buildbot.plugins import steps, util
@@ -12,7 +13,7 @@ from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import FAILURE
 from twisted.internet import defer
 
-from config.builds import uploads
+from config.builds import storage, uploads
 from config.builds.conditions import step_condition
 from config.builds.counts import Pytest
 from config.builds.limits import MB, Bounded
@@ -26,6 +27,7 @@ from config.settings import (
     LintStep,
     Project,
     PropertyStep,
+    PublishStep,
     RunStep,
     StepOptions,
     TestStep,
@@ -161,18 +163,47 @@ def docs_step(step: DocsStep, limits: Limits, locks: LockTable) -> BuildStep:
     )
 
 
-def upload_step(step: UploadStep, limits: Limits, locks: LockTable) -> list[BuildStep]:
-    """The directory goes to the build's results directory, then is published."""
-    name = step.name or "upload"
-    upload = uploads.BoundedUpload(
+def _transfer(
+    step: UploadStep | PublishStep,
+    name: str,
+    limits: Limits,
+    locks: LockTable,
+    masterdest: Any,
+    **link: Any,
+) -> BuildStep:
+    """The bounded transfer of ``step.source`` to ``masterdest`` on the master."""
+    return uploads.BoundedUpload(
         budget=int(limits.upload_mb * MB),
         workersrc=step.source,
-        masterdest=uploads.destination(name),
-        url=uploads.address(step.url, name),
-        urlText=name,
+        masterdest=masterdest,
+        **link,
         **{"name": name, **_options(step, locks)},
     )
-    return [upload, uploads.Publish(name)]
+
+
+def upload_step(
+    step: UploadStep, limits: Limits, locks: LockTable, s3: storage.S3Access
+) -> list[BuildStep]:
+    """The directory goes to the build's results directory, then is published; or, with
+    ``s3``, to the master's staging, then to S3."""
+    name = step.name or "upload"
+    if step.s3 is not None:
+        put = storage.ToS3(upload=name, place=step.s3, access=s3, sync=False, name=f"{name} to S3")
+        return [_transfer(step, name, limits, locks, storage.staged(name)), put]
+    where = uploads.destination(name)
+    link = {"url": uploads.address(step.url, name), "urlText": name}
+    return [_transfer(step, name, limits, locks, where, **link), uploads.Publish(name)]
+
+
+def publish_step(
+    step: PublishStep, limits: Limits, locks: LockTable, s3: storage.S3Access
+) -> list[BuildStep]:
+    """The directory goes to the master's staging, which syncs it to S3 (and ``stable``)."""
+    name = step.name or "publish"
+    sync = storage.ToS3(
+        upload=name, place=step.s3, access=s3, sync=True, stable=step.stable, name=f"{name} to S3"
+    )
+    return [_transfer(step, name, limits, locks, storage.staged(name)), sync]
 
 
 RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {
@@ -180,17 +211,28 @@ RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[Buil
     "test": test_step,
     "lint": lint_step,
     "docs": docs_step,
-    "upload": upload_step,
     "property": property_step,
 }
 
 
-def recipe(project: Project, builder: Builder, limits: Limits, locks: LockTable) -> list[BuildStep]:
+def recipe(
+    project: Project,
+    builder: Builder,
+    limits: Limits,
+    locks: LockTable,
+    s3: storage.S3Access | None = None,
+) -> list[BuildStep]:
     """The Buildbot steps of ``builder``'s recipe, in order; a step with ``branches`` is
-    skipped on other branches, saying so."""
+    skipped on other branches, saying so. ``s3``: how the master reaches S3."""
+    access = s3 or storage.S3Access()
+    kinds: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {
+        **RECIPE_STEPS,
+        "upload": partial(upload_step, s3=access),
+        "publish": partial(publish_step, s3=access),
+    }
     made: list[BuildStep] = []
     for step in builder.steps:
-        steps_of_kind = RECIPE_STEPS[step.kind](step, limits, locks)
+        steps_of_kind = kinds[step.kind](step, limits, locks)
         these = steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
         if step.branches is not None:
             for one in these:

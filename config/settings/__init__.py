@@ -31,11 +31,13 @@ from config.settings.recipes import (
     LintStep,
     Project,
     PropertyStep,
+    PublishStep,
     RunStep,
     StepOptions,
     TestStep,
     UploadStep,
 )
+from config.settings.storage import S3, S3Place
 from config.settings.workers import (
     AnyPool,
     Aws,
@@ -50,6 +52,7 @@ from config.settings.zulip import Zulip
 __all__ = [
     "ENV_FILE",
     "ENV_JSON",
+    "S3",
     "AnyPool",
     "Auth",
     "Aws",
@@ -74,9 +77,11 @@ __all__ = [
     "MessageQueue",
     "Project",
     "PropertyStep",
+    "PublishStep",
     "PullRequests",
     "Results",
     "RunStep",
+    "S3Place",
     "Settings",
     "SettingsError",
     "StaticPool",
