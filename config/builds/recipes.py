@@ -29,6 +29,7 @@ from config.settings import (
     PropertyStep,
     PublishStep,
     RunStep,
+    S3Place,
     StepOptions,
     TestStep,
     UploadStep,
@@ -188,8 +189,7 @@ def upload_step(
     ``s3``, to the master's staging, then to S3."""
     name = step.name or "upload"
     if step.s3 is not None:
-        put = storage.ToS3(upload=name, place=step.s3, access=s3, sync=False, name=f"{name} to S3")
-        return [_transfer(step, name, limits, locks, storage.staged(name)), put]
+        return _to_s3(step, step.s3, name, limits, locks, access=s3, sync=False)
     where = uploads.destination(name)
     link = {"url": uploads.address(step.url, name), "urlText": name}
     return [_transfer(step, name, limits, locks, where, **link), uploads.Publish(name)]
@@ -200,10 +200,28 @@ def publish_step(
 ) -> list[BuildStep]:
     """The directory goes to the master's staging, which syncs it to S3 (and ``stable``)."""
     name = step.name or "publish"
-    sync = storage.ToS3(
-        upload=name, place=step.s3, access=s3, sync=True, stable=step.stable, name=f"{name} to S3"
+    return _to_s3(step, step.s3, name, limits, locks, access=s3, sync=True, stable=step.stable)
+
+
+def _to_s3(
+    step: UploadStep | PublishStep,
+    place: S3Place,
+    name: str,
+    limits: Limits,
+    locks: LockTable,
+    **how: Any,
+) -> list[BuildStep]:
+    """The transfer of ``step.source`` to the master's staging, then its way to S3
+    (:class:`config.builds.storage.ToS3` with ``how``)."""
+    put = storage.ToS3(
+        upload=name,
+        place=place,
+        name=f"{name} to S3",
+        haltOnFailure=step.halt_on_failure,
+        flunkOnFailure=True,
+        **how,
     )
-    return [_transfer(step, name, limits, locks, storage.staged(name)), sync]
+    return [_transfer(step, name, limits, locks, storage.staged(name)), put]
 
 
 RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {

@@ -3,7 +3,8 @@
 Settings arrive as JSON in ``BUILDBOT_CONFIG`` or in a JSON/YAML file named by
 ``BUILDBOT_CONFIG_FILE`` (:mod:`.loader`). One pydantic model per section, a module per
 concern (:mod:`.buildmaster`, :mod:`.worker_tls`, :mod:`.auth`, :mod:`.workers`,
-:mod:`.github`, :mod:`.zulip`, :mod:`.deploy`, :mod:`.builds`, :mod:`.recipes`), the value
+:mod:`.github`, :mod:`.zulip`, :mod:`.deploy`, :mod:`.builds`, :mod:`.recipes`,
+:mod:`.storage`), the value
 types they share (:mod:`.values`), a repository's owner and name (:mod:`.repositories`),
 and the document that holds them and checks the rules spanning sections
 (:mod:`.document`). Every problem becomes a :class:`SettingsError` whose message is one
