@@ -28,6 +28,7 @@ from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
 from twisted.internet import defer, threads
 
 from config.builds import s3_objects
+from config.builds.trust import is_untrusted
 from config.builds.uploads import UPLOADED, build_parts
 from config.settings import S3Place, Settings
 from config.settings.storage import check_prefix
@@ -120,6 +121,11 @@ class ToS3(BuildStep):
             self.descriptionDone = [f"{self.upload}: nothing to put in S3"]
             return int(SKIPPED)
         try:
+            if any(is_untrusted(request) for request in self.build.requests):
+                # The keys would write what a fork chose where it chose (a prefix may
+                # name the version its own build printed).
+                self.descriptionDone = [f"{self.upload}: not put in S3 for untrusted code"]
+                return int(SKIPPED)
             result: int = yield self._put(root)
         finally:
             yield threads.deferToThread(unstage, root, Path(self.master.basedir, STAGING))

@@ -1,5 +1,6 @@
-"""The step that puts a staged directory in S3 refuses a prefix a build's property makes
-leave its place, before any S3 request, and removes the staged copy all the same."""
+"""The step that puts a staged directory in S3 refuses, before any S3 request, a prefix a
+build's property makes leave its place and untrusted code, and removes the staged copy
+all the same."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from buildbot.process.properties import Properties
 from buildbot.process.results import FAILURE, SKIPPED
 from twisted.internet import defer
 from twisted.trial import unittest
@@ -30,7 +33,7 @@ class ToS3Tests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         self.setup_test_reactor()
         return self.setup_test_build_step()
 
-    def start(self, version: str, sync: bool = False, **how: Any) -> Path:
+    def start(self, version: str, sync: bool = False, untrusted: bool = False, **how: Any) -> Path:
         """The step, with ``version`` set by the build; the staged directory."""
         self.setup_step(
             ToS3(upload="docs", place=PLACE, access=NOWHERE, sync=sync, name="docs-to-S3", **how)
@@ -45,6 +48,10 @@ class ToS3Tests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
             "version": version,
         }.items():
             self.build.setProperty(name, value, "test")
+        request = Properties()
+        if untrusted:
+            request.setProperty("untrusted", True, "test")
+        self.build.requests = [SimpleNamespace(sources={}, properties=request)]
         staged = Path(self.master.basedir, "s3-staging/flocker/release/1.0/docs-3/docs")
         staged.mkdir(parents=True)
         (staged / "index.html").write_text("hi\n")
@@ -65,6 +72,13 @@ class ToS3Tests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         self.start("1.0", sync=True, stable="docs/1.0/latest")
         self.expect_outcome(FAILURE, "stable docs/1.0/latest and prefix docs/1.0 hold one another")
         yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_untrusted_code_puts_nothing_in_s3(self) -> Any:
+        staged = self.start("1.0", untrusted=True)
+        self.expect_outcome(SKIPPED, "docs: not put in S3 for untrusted code (skipped)")
+        yield self.run_step()
+        assert not staged.exists()
 
     @defer.inlineCallbacks
     def test_nothing_staged_is_skipped(self) -> Any:
