@@ -74,6 +74,18 @@ class ToS3Tests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         yield self.run_step()
 
     @defer.inlineCallbacks
+    def test_s3_out_of_reach_fails_the_step_in_a_line(self) -> Any:
+        staged = self.start("1.0")
+        step = self.get_nth_step(0)
+        step.key_id, step.secret = "key-id", "secret"  # as the settings' secrets render
+        self.expect_outcome(FAILURE)
+        yield self.run_step()
+        reason = self.get_nth_step(0).getResultSummary()["step"]
+        assert reason.startswith('S3: Could not connect to the endpoint URL: "http://127.0.0.1:9/')
+        assert "\n" not in reason
+        assert not staged.exists()
+
+    @defer.inlineCallbacks
     def test_untrusted_code_puts_nothing_in_s3(self) -> Any:
         staged = self.start("1.0", untrusted=True)
         self.expect_outcome(SKIPPED, "docs: not put in S3 for untrusted code (skipped)")
