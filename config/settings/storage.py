@@ -20,6 +20,9 @@ from config.settings.values import Section, Text, show
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 """S3's rule for bucket names (3 to 63 lowercase letters, digits, '.' and '-')."""
 
+PROPERTY = re.compile(r"%\(prop:[A-Za-z0-9_.-]+\)s")
+"""How a prefix names a property (Buildbot's ``Interpolate``): its only ``%``."""
+
 PREFIX_LIMIT = 512
 """Characters of a prefix: S3 keys are at most 1024 bytes, the rest is for file names."""
 
@@ -53,6 +56,8 @@ def check_prefix(prefix: str) -> str:
 
 def _prefix(value: str) -> str:
     problem = prefix_problem(value)
+    if problem is None and "%" in PROPERTY.sub("", value):
+        problem = "may hold % only to name a property, as %(prop:<name>)s"
     if problem is not None:
         raise PydanticCustomError("prefix", problem + ", got {got}", {"got": show(value)})
     return value.removesuffix("/")

@@ -59,6 +59,16 @@ def test_publish_and_s3_upload_load() -> None:
             f"{STEP}.stable: must not have an empty, '.' or '..' part, got \"a//latest\"",
         ),
         ({"s3": {"bucket": "docs"}}, f"{STEP}.s3.prefix: required key is missing"),
+        (
+            {"s3": {"bucket": "docs", "prefix": "docs/%(version)s"}},
+            f"{STEP}.s3.prefix: may hold % only to name a property, as %(prop:<name>)s, "
+            'got "docs/%(version)s"',
+        ),
+        (
+            {"s3": {"bucket": "docs", "prefix": "docs"}, "stable": "docs/100%"},
+            f"{STEP}.stable: may hold % only to name a property, as %(prop:<name>)s, "
+            'got "docs/100%"',
+        ),
     ],
 )
 def test_s3_place_mistakes_name_the_key(step: dict[str, Any], expected: str) -> None:
