@@ -49,8 +49,7 @@ def content_type(name: str) -> str:
 def object_key(prefix: str, relative: str) -> str:
     """The key of the file at ``relative`` (a ``/``-separated path below the directory)
     under ``prefix``; raises ValueError for a path that would leave it."""
-    parts = relative.split("/")
-    if any(part in ("", ".", "..") for part in parts) or "\\" in relative:
+    if any(part in ("", ".", "..") for part in relative.split("/")):
         raise ValueError(f"{relative!r} is not a path below the directory")
     return f"{prefix}/{relative}"
 
@@ -77,16 +76,26 @@ def index_page(title: str, names: Iterable[str]) -> bytes:
 
 def thd_local_files(root: Path) -> dict[str, int]:
     """The regular files below ``root``, as ``/``-separated paths, with their sizes.
-    Symbolic links (to files or directories) are left out and never followed."""
+    Symbolic links (to files or directories) are left out and never followed, and so are
+    names that are not UTF-8 (no S3 key can hold them)."""
     found: dict[str, int] = {}
     for directory, subdirs, files in os.walk(root, followlinks=False):
         subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
         for name in files:
             path = os.path.join(directory, name)
             info = os.lstat(path)
-            if stat.S_ISREG(info.st_mode):
-                found[PurePosixPath(Path(path).relative_to(root)).as_posix()] = info.st_size
+            relative = PurePosixPath(Path(path).relative_to(root)).as_posix()
+            if stat.S_ISREG(info.st_mode) and _is_utf8(relative):
+                found[relative] = info.st_size
     return found
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode()
+    except UnicodeEncodeError:  # bytes the file system gave as surrogates
+        return False
+    return True
 
 
 def etag(path: Path) -> str:
@@ -138,8 +147,12 @@ def thd_put_file(client: Any, bucket: str, key: str, path: Path, known: str | No
     return True
 
 
-def thd_put_bytes(client: Any, bucket: str, key: str, body: bytes) -> None:
-    client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type(key))
+def thd_put_index(client: Any, bucket: str, prefix: str, names: list[str]) -> str:
+    """Put the index page of ``names`` under ``prefix``; its key."""
+    key = object_key(prefix, INDEX)
+    page = index_page(prefix, names)
+    client.put_object(Bucket=bucket, Key=key, Body=page, ContentType=content_type(key))
+    return key
 
 
 def thd_delete(client: Any, bucket: str, keys: list[str]) -> None:

@@ -188,10 +188,10 @@ class ToS3(BuildStep):
                 s3_objects.thd_put_file, client, bucket, key, root / relative, there.get(key)
             )
         if s3_objects.INDEX not in files:
-            key = s3_objects.object_key(prefix, s3_objects.INDEX)
+            key = yield threads.deferToThread(
+                s3_objects.thd_put_index, client, bucket, prefix, list(files)
+            )
             wanted.add(key)
-            page = s3_objects.index_page(prefix, files)
-            yield threads.deferToThread(s3_objects.thd_put_bytes, client, bucket, key, page)
         if self.sync:
             gone = sorted(set(there) - wanted)
             for start in range(0, len(gone), s3_objects.DELETE_BATCH):

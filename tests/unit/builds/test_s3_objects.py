@@ -26,13 +26,14 @@ from config.builds.storage import unstage
         ("index.html", "docs/1.0/index.html"),
         ("_static/a b.css", "docs/1.0/_static/a b.css"),
         ('a<b>&".txt', 'docs/1.0/a<b>&".txt'),
+        ("a\\..\\b", "docs/1.0/a\\..\\b"),  # a name on Linux, a key on S3: no path
     ],
 )
 def test_keys_are_the_paths_under_the_prefix(relative: str, key: str) -> None:
     assert object_key("docs/1.0", relative) == key
 
 
-@pytest.mark.parametrize("relative", ["../x", "a/../../x", "/etc/passwd", "a//b", ".", "a\\..\\b"])
+@pytest.mark.parametrize("relative", ["../x", "a/../../x", "/etc/passwd", "a//b", "."])
 def test_keys_never_leave_the_prefix(relative: str) -> None:
     with pytest.raises(ValueError, match="not a path below the directory"):
         object_key("docs/1.0", relative)
@@ -112,6 +113,7 @@ def test_local_files_leave_out_links_and_never_follow_them(tmp_path: Path) -> No
     os.symlink(outside, root / "linked-dir")
     os.symlink("index.html", root / "alias.html")
     os.mkfifo(root / "pipe")
+    (root / os.fsdecode(b"latin-\xe9.txt")).write_text("not UTF-8\n")
 
     assert thd_local_files(root) == {"index.html": 10, "sub/page.html": 5}
 
