@@ -6,7 +6,8 @@ whose git work runs as the worker-side scripts of :mod:`.scripts`; :mod:`.recipe
 recipe's steps onto Buildbot's step classes (:mod:`.counts`: tests and lint with their
 counts; :mod:`.result_steps`: JUnit reports, reruns and lint findings stored as test
 results, with :mod:`.reports`, :mod:`.junit`, :mod:`.findings` and :mod:`.stored_results`;
-:mod:`.uploads`: results published to the master; :mod:`.instance`: the EC2
+:mod:`.uploads`: results published to the master; :mod:`.storage` and
+:mod:`.s3_objects`: uploads and publishing to S3; :mod:`.instance`: the EC2
 instance in a build's properties); :mod:`.builders` makes the builders. :mod:`.changes`
 (the poller), :mod:`.schedulers`, :mod:`.collapse` (which waiting requests merge) and
 :mod:`.superseded` (newer commits cancel older builds) decide when builds run;

@@ -12,6 +12,7 @@ from typing import Any
 from buildbot.plugins import util
 from buildbot.process.buildstep import BuildStep
 
+from config.builds import storage
 from config.builds.checkout import Checkout
 from config.builds.instance import InstanceProperties
 from config.builds.isolation import BUILD_ENV, PlumbingEnv
@@ -50,7 +51,7 @@ def factory(
             *machine,
             Checkout(name="checkout", repourl=project.repository, haltOnFailure=True, env=plumbing),
             MergeForward(project, settings.bot, env=plumbing),
-            *recipe(project, builder, settings.limits, table),
+            *recipe(project, builder, settings.limits, table, storage.s3_access(settings)),
             *cleanup,
             *trigger_steps(project, builder),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from buildbot.plugins import steps, util
@@ -12,7 +13,7 @@ from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import FAILURE
 from twisted.internet import defer
 
-from config.builds import uploads
+from config.builds import storage, uploads
 from config.builds.conditions import step_condition
 from config.builds.counts import Pytest
 from config.builds.limits import MB, Bounded
@@ -26,7 +27,9 @@ from config.settings import (
     LintStep,
     Project,
     PropertyStep,
+    PublishStep,
     RunStep,
+    S3Place,
     StepOptions,
     TestStep,
     UploadStep,
@@ -161,18 +164,64 @@ def docs_step(step: DocsStep, limits: Limits, locks: LockTable) -> BuildStep:
     )
 
 
-def upload_step(step: UploadStep, limits: Limits, locks: LockTable) -> list[BuildStep]:
-    """The directory goes to the build's results directory, then is published."""
-    name = step.name or "upload"
-    upload = uploads.BoundedUpload(
+def _transfer(
+    step: UploadStep | PublishStep,
+    name: str,
+    limits: Limits,
+    locks: LockTable,
+    masterdest: Any,
+    **link: Any,
+) -> BuildStep:
+    """The bounded transfer of ``step.source`` to ``masterdest`` on the master."""
+    return uploads.BoundedUpload(
         budget=int(limits.upload_mb * MB),
         workersrc=step.source,
-        masterdest=uploads.destination(name),
-        url=uploads.address(step.url, name),
-        urlText=name,
+        masterdest=masterdest,
+        **link,
         **{"name": name, **_options(step, locks)},
     )
-    return [upload, uploads.Publish(name)]
+
+
+def upload_step(
+    step: UploadStep, limits: Limits, locks: LockTable, s3: storage.S3Access
+) -> list[BuildStep]:
+    """The directory goes to the build's results directory, then is published; or, with
+    ``s3``, to the master's staging, then to S3."""
+    name = step.name or "upload"
+    if step.s3 is not None:
+        return _to_s3(step, step.s3, name, limits, locks, access=s3, sync=False)
+    where = uploads.destination(name)
+    link = {"url": uploads.address(step.url, name), "urlText": name}
+    return [_transfer(step, name, limits, locks, where, **link), uploads.Publish(name)]
+
+
+def publish_step(
+    step: PublishStep, limits: Limits, locks: LockTable, s3: storage.S3Access
+) -> list[BuildStep]:
+    """The directory goes to the master's staging, which syncs it to S3 (and ``stable``)."""
+    name = step.name or "publish"
+    return _to_s3(step, step.s3, name, limits, locks, access=s3, sync=True, stable=step.stable)
+
+
+def _to_s3(
+    step: UploadStep | PublishStep,
+    place: S3Place,
+    name: str,
+    limits: Limits,
+    locks: LockTable,
+    **how: Any,
+) -> list[BuildStep]:
+    """The transfer of ``step.source`` to the master's staging, then its way to S3
+    (:class:`config.builds.storage.ToS3` with ``how``)."""
+    put = storage.ToS3(
+        upload=name,
+        place=place,
+        name=f"{name} to S3",
+        haltOnFailure=step.halt_on_failure,
+        flunkOnFailure=True,
+        **how,
+    )
+    return [_transfer(step, name, limits, locks, storage.staged(name)), put]
 
 
 RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {
@@ -180,17 +229,28 @@ RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[Buil
     "test": test_step,
     "lint": lint_step,
     "docs": docs_step,
-    "upload": upload_step,
     "property": property_step,
 }
 
 
-def recipe(project: Project, builder: Builder, limits: Limits, locks: LockTable) -> list[BuildStep]:
+def recipe(
+    project: Project,
+    builder: Builder,
+    limits: Limits,
+    locks: LockTable,
+    s3: storage.S3Access | None = None,
+) -> list[BuildStep]:
     """The Buildbot steps of ``builder``'s recipe, in order; a step with ``branches`` is
-    skipped on other branches, saying so."""
+    skipped on other branches, saying so. ``s3``: how the master reaches S3."""
+    access = s3 or storage.S3Access()
+    kinds: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {
+        **RECIPE_STEPS,
+        "upload": partial(upload_step, s3=access),
+        "publish": partial(publish_step, s3=access),
+    }
     made: list[BuildStep] = []
     for step in builder.steps:
-        steps_of_kind = RECIPE_STEPS[step.kind](step, limits, locks)
+        steps_of_kind = kinds[step.kind](step, limits, locks)
         these = steps_of_kind if isinstance(steps_of_kind, list) else [steps_of_kind]
         if step.branches is not None:
             for one in these:

@@ -3,7 +3,8 @@
 Settings arrive as JSON in ``BUILDBOT_CONFIG`` or in a JSON/YAML file named by
 ``BUILDBOT_CONFIG_FILE`` (:mod:`.loader`). One pydantic model per section, a module per
 concern (:mod:`.buildmaster`, :mod:`.worker_tls`, :mod:`.auth`, :mod:`.workers`,
-:mod:`.github`, :mod:`.zulip`, :mod:`.deploy`, :mod:`.builds`, :mod:`.recipes`), the value
+:mod:`.github`, :mod:`.zulip`, :mod:`.deploy`, :mod:`.builds`, :mod:`.recipes`,
+:mod:`.storage`), the value
 types they share (:mod:`.values`), a repository's owner and name (:mod:`.repositories`),
 and the document that holds them and checks the rules spanning sections
 (:mod:`.document`). Every problem becomes a :class:`SettingsError` whose message is one
@@ -31,11 +32,13 @@ from config.settings.recipes import (
     LintStep,
     Project,
     PropertyStep,
+    PublishStep,
     RunStep,
     StepOptions,
     TestStep,
     UploadStep,
 )
+from config.settings.storage import S3, S3Place
 from config.settings.workers import (
     AnyPool,
     Aws,
@@ -50,6 +53,7 @@ from config.settings.zulip import Zulip
 __all__ = [
     "ENV_FILE",
     "ENV_JSON",
+    "S3",
     "AnyPool",
     "Auth",
     "Aws",
@@ -74,9 +78,11 @@ __all__ = [
     "MessageQueue",
     "Project",
     "PropertyStep",
+    "PublishStep",
     "PullRequests",
     "Results",
     "RunStep",
+    "S3Place",
     "Settings",
     "SettingsError",
     "StaticPool",

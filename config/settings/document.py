@@ -17,6 +17,7 @@ from config.settings.matrices import check_matrix_pools
 from config.settings.pipelines import CountedLock, check_locks
 from config.settings.recipes import Builder, Project
 from config.settings.repositories import repository_key
+from config.settings.storage import S3
 from config.settings.values import Name, Seconds, Section, require_unique, show
 from config.settings.workers import AnyPool, Aws, Pools, worker_names
 from config.settings.zulip import Zulip
@@ -39,6 +40,8 @@ class Settings(Section):
     github: GitHub | None = None
     zulip: Zulip | None = None
     aws: Aws | None = None
+    # How the master reaches S3 for upload and publish steps (config/settings/storage.py).
+    s3: S3 | None = None
     deploy: Deploy = Field(default_factory=Deploy)
     tree_stable_timer: Seconds = 5.0
     results: Results = Field(default_factory=Results)

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from config.settings.matrices import expand
 from config.settings.pipelines import TakenLock, check_triggers
+from config.settings.storage import Prefix, S3Place
 from config.settings.values import (
     Command,
     Name,
@@ -126,12 +127,25 @@ class UploadStep(StepOptions):
 
     It lands in ``results/<project>/<branch>/<builder>-<number>/<name>`` below the
     master's directory, which the master serves at ``/results/``; ``url`` is where that
-    ``results/`` directory is published instead, if elsewhere.
+    ``results/`` directory is published instead, if elsewhere. With ``s3``, it goes to
+    that bucket and prefix instead (:mod:`config.builds.storage`).
     """
 
     kind: Literal["upload"]
     source: Text
     url: Text | None = None
+    s3: S3Place | None = None
+
+
+class PublishStep(StepOptions):
+    """Syncs a directory of the worker's tree to an S3 prefix, deleting the objects
+    under it whose files are gone; ``stable`` (a prefix, e.g. ``docs/latest``) is then
+    made a copy of it."""
+
+    kind: Literal["publish"]
+    source: Text
+    s3: S3Place
+    stable: Prefix | None = None
 
 
 RESERVED_PROPERTIES = frozenset(
@@ -192,10 +206,10 @@ class PropertyStep(CommandOptions):
 
 
 Step = Annotated[
-    RunStep | TestStep | LintStep | DocsStep | UploadStep | PropertyStep,
+    RunStep | TestStep | LintStep | DocsStep | UploadStep | PropertyStep | PublishStep,
     Field(discriminator="kind"),
 ]
-STEP_KINDS = ("run", "test", "lint", "docs", "upload", "property")
+STEP_KINDS = ("run", "test", "lint", "docs", "upload", "property", "publish")
 
 
 class Builder(Section):

@@ -131,7 +131,7 @@ def test_good_settings_load_with_defaults() -> None:
         (
             "projects.0.builders.0.steps.0.kind",
             "deploy",
-            "config: projects[0].builders[0].steps[0]: kind must be one of 'run', 'test', 'lint', 'docs', 'upload', 'property', got \"deploy\"",
+            "config: projects[0].builders[0].steps[0]: kind must be one of 'run', 'test', 'lint', 'docs', 'upload', 'property', 'publish', got \"deploy\"",
         ),
         (
             "projects.0.builders.0.steps.0.command",
