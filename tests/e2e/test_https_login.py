@@ -25,7 +25,7 @@ from local.cluster import LocalCluster
 from tests.conftest import local_settings
 from tests.e2e.acme import Pebble, check_https, https_settings, running_pebble
 from tests.e2e.conftest import run
-from tests.e2e.test_web_ui import CHROMIUM, CHROMIUM_ARGS, QUICK
+from tests.e2e.test_web_ui import QUICK, browser
 from tests.harness import GitRepo
 
 pytestmark = pytest.mark.slow
@@ -105,15 +105,13 @@ def test_chromium_logs_in_over_https_and_nothing_of_it_crosses_plain_http(
     front: Front, playwright: Playwright, tmp_path: Path
 ) -> None:
     home = trusting_home(tmp_path / "home", front.pebble.issuing_root())
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
+    context = browser(
+        playwright,
+        tmp_path / "profile",
         env={**os.environ, "HOME": str(home)},
         # Answers the login's challenge from any origin, plain HTTP too, were it asked.
         http_credentials={"username": "admin", "password": "admin-pw"},
     )
-    context.set_default_timeout(30_000)
     requests: list[Request] = []
     context.on("request", lambda request: requests.append(request))
     try:
