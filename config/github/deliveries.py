@@ -7,9 +7,12 @@ whose signed body, was processed before builds nothing (:mod:`config.github.deli
 any other has its changes stored and its pull request's GitHub calls made
 (:mod:`config.github.events`), its keys recorded, and its file removed. A payload that can
 never build is dropped; any other failure (a database that is down, GitHub not answering)
-keeps the file, and the delivery is tried again every :data:`RETRY_EVERY` seconds. What a
-stopped or killed master left in the spool is processed once the master has started again
-(when its schedulers listen), oldest first.
+keeps the file, and the delivery is tried again, ``retry_wait`` seconds later and then
+twice as long after each next failure, ``attempts`` times in all: then it is set aside in
+the spool's ``failed/`` and said in an error line (which the ops stream carries,
+:mod:`config.zulip.errors`). The tries are counted in memory: a restart counts afresh.
+What a stopped or killed master left in the spool is processed once the master has started
+again (when its schedulers listen), oldest first.
 
 The spool's file I/O runs in one thread of the service's own, never in the reactor's and
 never in Twisted's shared pool.
@@ -18,6 +21,7 @@ never in Twisted's shared pool.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +37,42 @@ from config.github.events import Events
 SERVICE = "github-deliveries"
 SPOOL = "webhook-spool"
 """The spool's directory, in the master's directory (the data volume in production)."""
-RETRY_EVERY = 60.0
-"""Seconds between tries of the deliveries whose processing failed."""
+
+
+@dataclass
+class Tries:
+    """A delivery's failed tries so far, and when (reactor seconds) the next one is due."""
+
+    failed: int
+    next_at: float
 
 
 class Deliveries(service.BuildbotService):
     """Keeps, processes and replays GitHub's deliveries; see the module's docstring.
 
-    Configured with :class:`config.github.events.Events`'s arguments.
+    Configured with how often a failing delivery is tried (``attempts``, ``retry_wait``)
+    and :class:`config.github.events.Events`'s arguments.
     """
 
     name = SERVICE
 
-    def checkConfig(self, **events: Any) -> None:
+    def checkConfig(self, attempts: int, retry_wait: float, **events: Any) -> None:
         super().checkConfig()
 
     @defer.inlineCallbacks
-    def reconfigService(self, **events: Any) -> Generator[Any, Any, None]:
+    def reconfigService(
+        self, attempts: int, retry_wait: float, **events: Any
+    ) -> Generator[Any, Any, None]:
         self.events = Events(self.master, **events)
+        self.attempts = attempts
+        self.retry_wait = retry_wait
         if not hasattr(self, "working"):
             self.directory = Path(self.master.basedir) / SPOOL
             self.delivered = Delivered(self.master)
             self.working: dict[str, str] = {}
             """The spool's files being written or processed, by name: their delivery ids."""
+            self.tries: dict[str, Tries] = {}
+            """The spool's files whose processing failed, by name."""
             self.pool = ThreadPool(minthreads=1, maxthreads=1, name=SERVICE)
         yield super().reconfigService()
 
@@ -71,7 +88,7 @@ class Deliveries(service.BuildbotService):
         )
         self._retries = task.LoopingCall(self.replay)
         self._retries.clock = self.master.reactor
-        self._retries.start(RETRY_EVERY, now=False)
+        self._retries.start(self.retry_wait, now=False)
 
     @defer.inlineCallbacks
     def stopService(self) -> Generator[Any, Any, None]:
@@ -105,7 +122,8 @@ class Deliveries(service.BuildbotService):
         """Build what a taken delivery asks for, once; what was done, in a line.
 
         Fails with ValueError (and drops the delivery) for a payload that can never
-        build; with anything else it stays in the spool for the next try.
+        build; with anything else it stays in the spool for the next try, or is set
+        aside after its last.
         """
         try:
             if (yield self.delivered.seen(*delivery.keys())):
@@ -117,9 +135,39 @@ class Deliveries(service.BuildbotService):
         except ValueError:
             yield self._io(spool.remove, self.directory, name)
             raise
+        except Exception as error:
+            yield self.failed(name, delivery, error)
+            raise
         finally:
             self.working.pop(name, None)
+        self.tries.pop(name, None)
         return str(note)
+
+    @defer.inlineCallbacks
+    def failed(
+        self, name: str, delivery: spool.Delivery, error: Exception
+    ) -> Generator[Any, Any, None]:
+        """Count a failed try: the next is due after a wait twice the last one's, or,
+        after the last try, the delivery is set aside and said on the ops stream."""
+        tries = self.tries.pop(name, Tries(0, 0.0))
+        tries.failed += 1
+        if tries.failed < self.attempts:
+            wait = self.retry_wait * 2 ** (tries.failed - 1)
+            tries.next_at = self.master.reactor.seconds() + wait
+            self.tries[name] = tries
+            return
+        try:
+            where = yield self._io(spool.set_aside, self.directory, name)
+        except OSError as moving:
+            log.msg(f"GitHub delivery {delivery.id} cannot be set aside: {moving}")
+            return
+        # An error line: the ops stream (config/zulip/errors.py) carries it to Zulip.
+        log.msg(
+            f"GitHub {delivery.event} delivery {delivery.id} failed {tries.failed} times "
+            f"and is not tried again (kept in {SPOOL}/{spool.FAILED}/{where.name}); "
+            f"the last failure: {error}",
+            isError=True,
+        )
 
     @defer.inlineCallbacks
     def replay(self) -> Generator[Any, Any, None]:
@@ -129,8 +177,10 @@ class Deliveries(service.BuildbotService):
         except OSError as error:
             log.msg(f"the spool of GitHub deliveries cannot be read: {error}")
             return
+        now = self.master.reactor.seconds()
         for name in names:
-            if name in self.working or not self.running:
+            tries = self.tries.get(name)
+            if name in self.working or not self.running or (tries and tries.next_at > now):
                 continue
             self.working[name] = ""
             try:
@@ -141,6 +191,7 @@ class Deliveries(service.BuildbotService):
                 continue
             if delivery is None:
                 self.working.pop(name, None)
+                self.tries.pop(name, None)
                 continue
             self.working[name] = delivery.id
             try:

@@ -28,6 +28,8 @@ from typing import Any
 SUFFIX = ".delivery"
 TEMPORARY = ".partial"
 UNNAMED = "unnamed-"
+FAILED = "failed"
+"""The spool's directory of the deliveries set aside after their last try."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,16 @@ def remove(directory: Path, name: str) -> None:
     """Drop a processed delivery from the spool. Not synced: should the removal be lost
     in a crash, the delivery's id is recorded already, and it builds nothing again."""
     (directory / name).unlink(missing_ok=True)
+
+
+def set_aside(directory: Path, name: str) -> Path:
+    """Move a delivery that keeps failing to ``failed/`` of the spool, where nothing
+    tries it again and it stays for a person to look at; its new path."""
+    failed = directory / FAILED
+    failed.mkdir(mode=0o700, exist_ok=True)
+    (directory / name).rename(failed / name)
+    _sync_directory(directory)
+    return failed / name
 
 
 def _sync_directory(directory: Path) -> None:

@@ -166,6 +166,8 @@ def delivery_service(settings: Settings, credentials: Credentials | None) -> lis
     login = settings.auth.github
     return [
         Deliveries(
+            attempts=settings.github.delivery_attempts,
+            retry_wait=settings.github.delivery_retry_wait,
             projects={repository_key(p.repository): p for p in settings.projects},
             token=credentials.for_job(PULL_REQUESTS_CHECKS if checks else PULL_REQUESTS),
             checks=checks,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from config.settings.values import Section, Text
+from config.settings.values import Count, PositiveNumber, Section, Text
 
 # GitHub's author_association values (the author's relation to the base repository).
 Association = Literal[
@@ -65,6 +65,11 @@ class GitHub(Section):
     # Annotations (failures, lint findings at their lines) one check run carries at most.
     max_annotations: Annotated[int, Field(ge=0, le=10000)] = 500
     pull_requests: PullRequests = Field(default_factory=PullRequests)
+    # A delivery whose processing keeps failing is tried this many times, waiting
+    # delivery_retry_wait seconds after the first failure and twice as long after each
+    # next; then it is set aside in webhook-spool/failed/ and said on the ops stream.
+    delivery_attempts: Count = 8
+    delivery_retry_wait: PositiveNumber = 60.0
 
     @model_validator(mode="after")
     def _token_or_app(self) -> GitHub:

@@ -11,18 +11,13 @@ Zulip.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import secrets
 import shutil
-import ssl
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +28,9 @@ from buildbot.configurators.janitor import JANITOR_NAME
 from local.cluster import LocalCluster
 from local.worker import create_worker
 from tests.conftest import local_settings
+from tests.e2e.acme import Pebble, check_https, https_settings, running_pebble
 from tests.e2e.conftest import CHECKOUT, Images, SshHost, run
-from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, Session, free_port, wait_for
+from tests.harness import CANCELLED, SUCCESS, GitRepo, Master, Session, wait_for
 from tests.recording_server import RecordingServer, Request
 
 FAB = Path(sys.executable).parent / "fab"
@@ -164,86 +160,10 @@ def _start_worker(
     )
 
 
-@dataclass
-class Pebble:
-    """Let's Encrypt's ACME test server, validating challenges on the proxy's ports."""
-
-    directory: str
-    listener_ca: Path  # the certificate of pebble's own HTTPS listener
-    management: str
-    http_port: int
-    https_port: int
-
-    def issuing_root(self) -> str:
-        """The root certificate (PEM) of what pebble issues."""
-        context = ssl.create_default_context(cafile=str(self.listener_ca))
-        with urllib.request.urlopen(f"{self.management}/roots/0", context=context) as answer:
-            return str(answer.read().decode())
-
-
 @pytest.fixture(scope="module")
 def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
-    if shutil.which("pebble") is None:
-        pytest.fail("no pebble (Debian's package; .ci/run installs it)")
-    root = tmp_path_factory.mktemp("pebble")
-    certificate = ["openssl", "req", "-x509", "-nodes", "-days", "1", "-subj", "/CN=pebble"]
-    run(
-        [
-            *certificate,
-            *["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
-            *["-addext", "subjectAltName=IP:127.0.0.1"],
-            *["-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem")],
-        ]
-    )
-    ports = {name: free_port() for name in ("acme", "management", "http", "https")}
-    config = {
-        "listenAddress": f"127.0.0.1:{ports['acme']}",
-        "managementListenAddress": f"127.0.0.1:{ports['management']}",
-        "certificate": str(root / "cert.pem"),
-        "privateKey": str(root / "key.pem"),
-        "httpPort": ports["http"],
-        "tlsPort": ports["https"],
-        "ocspResponderURL": "",
-        "externalAccountBindingRequired": False,
-    }
-    (root / "pebble.json").write_text(json.dumps({"pebble": config}))
-    # No random sleeps before validating, no random nonce refusals: a deterministic server.
-    env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
-    with (root / "pebble.log").open("w") as log:
-        process = subprocess.Popen(
-            ["pebble", "-config", str(root / "pebble.json")], stdout=log, stderr=log, env=env
-        )
-    server = Pebble(
-        directory=f"https://127.0.0.1:{ports['acme']}/dir",
-        listener_ca=root / "cert.pem",
-        management=f"https://127.0.0.1:{ports['management']}",
-        http_port=ports["http"],
-        https_port=ports["https"],
-    )
-    try:
-        wait_for("pebble", lambda: _pebble_answers(server), timeout=30)
+    with running_pebble(tmp_path_factory.mktemp("pebble")) as server:
         yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _pebble_answers(server: Pebble) -> bool:
-    try:
-        server.issuing_root()
-        return True
-    except OSError:
-        return False
-
-
-def _https(pebble: Pebble) -> dict[str, Any]:
-    """deploy.https with certificates from pebble."""
-    return {
-        "acme_directory": pebble.directory,
-        "acme_ca_root": str(pebble.listener_ca),
-        "http_port": pebble.http_port,
-        "https_port": pebble.https_port,
-    }
 
 
 def _settings(
@@ -284,51 +204,6 @@ def _settings(
     )
 
 
-def _check_https(settings: dict[str, Any], pebble: Pebble) -> None:
-    """The proxy answers HTTPS with pebble's certificate, HSTS and a Secure session
-    cookie; plain HTTP gets a redirect before any request body crosses."""
-    ssl_context = ssl.create_default_context(cadata=pebble.issuing_root())
-    url = settings["buildmaster"]["public_url"]
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(
-                f"{url}api/v2/builders", context=ssl_context, timeout=10
-            ) as page:
-                return bool(page.status == 200)
-        except OSError:
-            return False
-
-    wait_for("the proxy's certificate from pebble", answers, timeout=120)
-    cookies = CookieJar()
-    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-    passwords.add_password(None, url, "admin", "admin-pw")
-    browser = urllib.request.build_opener(
-        urllib.request.HTTPSHandler(context=ssl_context),
-        urllib.request.HTTPCookieProcessor(cookies),
-        urllib.request.HTTPBasicAuthHandler(passwords),
-    )
-    with browser.open(f"{url}auth/login", timeout=10) as page:
-        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
-    assert [(c.name, c.secure) for c in cookies] == [("TWISTED_SESSION", True)]
-
-    # A login on plain HTTP: its headers are answered with a redirect to HTTPS at once,
-    # before the body it announces is sent (it never is: a proxy that passed the request
-    # on, or read the body first, would leave this waiting), and no session is made.
-    plain = http.client.HTTPConnection("localhost", pebble.http_port, timeout=30)
-    try:
-        plain.putrequest("POST", "/auth/login")
-        plain.putheader("Authorization", "Basic " + base64.b64encode(b"admin:pw").decode())
-        plain.putheader("Content-Length", "1000000")
-        plain.endheaders()
-        answer = plain.getresponse()
-        assert answer.status == 308
-        assert answer.headers["Location"] == f"{url}auth/login"
-        assert answer.headers["Set-Cookie"] is None
-    finally:
-        plain.close()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_fab_starts_behind_https_updates_after_running_builds_and_rolls_back(
@@ -352,7 +227,7 @@ def test_fab_starts_behind_https_updates_after_running_builds_and_rolls_back(
         images,
         docker,
         [QUICK, SLOW, waits],
-        https=_https(pebble),
+        https=https_settings(pebble),
         zulip={
             "site": fake_zulip.url,
             "bot_email": "deploy-bot@example.com",
@@ -373,7 +248,7 @@ def test_fab_starts_behind_https_updates_after_running_builds_and_rolls_back(
         assert deployment.inspect("{{.Config.Hostname}}") == name
         builders = {b["name"] for b in master.get("builders")["builders"]}
         assert builders == {"quick", "slow", "waits", JANITOR_NAME}
-        _check_https(settings, pebble)
+        check_https(settings, pebble)
 
         # The settings sit in a root-only directory, readable by the container's user only,
         # and no secret shows in `docker inspect`.
@@ -421,7 +296,7 @@ def test_fab_starts_behind_https_updates_after_running_builds_and_rolls_back(
         }
         assert "goes down for a few minutes" in down.form["content"]
         assert f"now running {images.repository}:{images.changed}" in back.form["content"]
-        _check_https(settings, pebble)  # the proxy now runs the new image
+        check_https(settings, pebble)  # the proxy now runs the new image
 
         # restart --force stops the running build at once (cancelled), and says so.
         master.wait_workers(1)

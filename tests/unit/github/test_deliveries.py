@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer
+from twisted.python import log
 from twisted.trial import unittest
 
 from config.github import spool
@@ -29,6 +30,17 @@ class InThisThread(Deliveries):
 
     def _io(self, work: Any, *args: Any) -> defer.Deferred[Any]:
         return defer.maybeDeferred(work, *args)
+
+
+class GitHubDown:
+    """Events whose every delivery fails, as when GitHub does not answer."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def accept(self, event: str, payload: dict[str, Any]) -> defer.Deferred[str]:
+        self.tries += 1
+        return defer.fail(ConnectionRefusedError("GitHub does not answer"))
 
 
 def push(repository: str, delivery: str) -> Delivery:
@@ -58,6 +70,8 @@ class DeliveriesLeftInTheSpool(TestReactorMixin, unittest.TestCase):
     @defer.inlineCallbacks
     def start(self) -> Any:
         service = InThisThread(
+            attempts=3,
+            retry_wait=60.0,
             projects={},
             token="unused",
             github_api_endpoint="http://127.0.0.1:9",
@@ -112,3 +126,42 @@ class DeliveriesLeftInTheSpool(TestReactorMixin, unittest.TestCase):
         yield service.process(name, unnamed)
         assert not (yield service.delivered.seen(unnamed.id))
         assert (yield service.delivered.seen(*unnamed.keys()))  # its body is known
+
+    @defer.inlineCallbacks
+    def test_a_delivery_that_keeps_failing_is_tried_with_backoff_then_set_aside(self) -> Any:
+        service = yield self.start()  # 3 attempts, the first retry after 60 s
+        service.events = events = GitHubDown()
+        errors: list[str] = []
+
+        def observe(event: dict[str, Any]) -> None:
+            if event.get("isError") and "log_failure" not in event:
+                errors.append(log.textFromEventDict(event) or "")
+
+        log.addObserver(observe)
+        self.addCleanup(log.removeObserver, observe)
+        delivery = push("someone/else", "id-4")
+        name = yield service.take(delivery)
+        try:
+            yield service.process(name, delivery)
+        except ConnectionRefusedError:
+            pass  # the webhook answers 202, and the delivery stays in the spool
+        else:
+            raise AssertionError("processed while GitHub does not answer")
+        assert spool.waiting(self.basedir / SPOOL) == [name]
+
+        self.reactor.advance(60)  # the second try, due 60 s after the first
+        assert events.tries == 2
+        self.reactor.advance(60)  # the third is due 120 s after the second
+        assert events.tries == 2 and errors == []
+        self.reactor.advance(60)
+        assert events.tries == 3
+        assert spool.waiting(self.basedir / SPOOL) == []
+        failed = self.basedir / SPOOL / spool.FAILED
+        assert spool.read(failed, name) == delivery  # kept as it came
+        [said] = errors
+        assert "push delivery id-4 failed 3 times and is not tried again" in said
+        assert "GitHub does not answer" in said
+
+        self.reactor.advance(3600)
+        assert events.tries == 3
+        assert not service.tries
