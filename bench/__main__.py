@@ -19,6 +19,7 @@ from bench import (
     ec2_starts,
     features,
     github_calls,
+    history,
     janitor,
     mends,
     push,
@@ -41,6 +42,7 @@ class Sizes:
     ec2_burst: int
     cases: int
     scale: tuple[int, int, int]  # pushes, branches, workers
+    after_history: int  # builds after the janitor's history
 
 
 FULL = Sizes(
@@ -53,6 +55,7 @@ FULL = Sizes(
     ec2_burst=6,
     cases=20000,
     scale=(200, 50, 4),
+    after_history=4,
 )
 QUICK = Sizes(
     pushes=2,
@@ -64,6 +67,7 @@ QUICK = Sizes(
     ec2_burst=2,
     cases=100,
     scale=(6, 3, 2),
+    after_history=1,
 )
 
 
@@ -82,6 +86,7 @@ def run(
     rows += push.measure(root / "push", sizes.pushes, minimal_rss)
     rows += burst.measure(root / "burst", sizes.burst, profile=True)
     rows += scale.measure(root / "scale", *sizes.scale)
+    rows += history.measure(root / "history", sizes.history, sizes.after_history)
     rows += bigrepo.measure(root / "bigrepo", cache, sizes.commits, sizes.files, sizes.runs)
     rows += checkconfig.measure(root / "checkconfig", sizes.runs)
     rows += janitor.measure(root / "janitor", sizes.history)

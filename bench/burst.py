@@ -28,7 +28,7 @@ LANES = 2
 SCRIPT = Path(__file__).resolve().parent / "shell_build.sh"
 
 
-def _branches(repo: GitRepo, names: list[str]) -> dict[str, str]:
+def push_branches(repo: GitRepo, names: list[str]) -> dict[str, str]:
     """One commit per branch on top of master, then master moves on: every build merges."""
     start = repo.git("rev-parse", "HEAD")
     heads = {}
@@ -41,7 +41,7 @@ def _branches(repo: GitRepo, names: list[str]) -> dict[str, str]:
     return heads
 
 
-def _deliver_all(repo: GitRepo, master: Master, heads: dict[str, str]) -> None:
+def deliver_all(repo: GitRepo, master: Master, heads: dict[str, str]) -> None:
     def one(item: tuple[str, str]) -> int:
         body = push_payload(repo, f"refs/heads/{item[0]}", item[1])
         return deliver(master, body, signature=sign(body, WEBHOOK_SECRET))
@@ -99,9 +99,9 @@ def measure(
     repo = GitRepo(root / "repo")
     repo.commit({"README": "bench\n"}, "initial")
     repo.push()
-    warm = _branches(repo, [f"warm-{n}" for n in range(LANES)])
+    warm = push_branches(repo, [f"warm-{n}" for n in range(LANES)])
     names = [f"branch-{n}" for n in range(builds)]
-    heads = _branches(repo, names)
+    heads = push_branches(repo, names)
     with (
         RecordingServer(status=201) as github,
         RecordingServer(status=200) as zulip,
@@ -111,7 +111,7 @@ def measure(
         ) as bench,
     ):
         master, events = bench.master, bench.events
-        _deliver_all(repo, master, warm)  # each worker clones once
+        deliver_all(repo, master, warm)  # each worker clones once
         events.wait(lambda: events.count("finished", 0) >= LANES)
         master.wait_idle()
         idle_rss = master_rss_mb(master)
@@ -120,7 +120,7 @@ def measure(
         with sampled(pid, root / "profile") if profile else nullcontext(Profile()) as samples:
             cpu = master_cpu_seconds(master)
             started = time.monotonic()
-            _deliver_all(repo, master, heads)
+            deliver_all(repo, master, heads)
             events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
             wall = max(e.at for e in events.events if e.kind == "finished") - started
             cpu = master_cpu_seconds(master) - cpu

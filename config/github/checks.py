@@ -23,6 +23,7 @@ from buildbot.reporters.generators.build import BuildStartEndStatusGenerator
 from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
 from twisted.internet import defer
 
+from config.blamelist import NoBlamelist
 from config.github import check_output
 from config.github.api import GitHubApi
 from config.github.repositories import owner_and_name
@@ -42,7 +43,7 @@ def commit_of(build: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-class CheckRunPush(ReporterBase):
+class CheckRunPush(NoBlamelist, ReporterBase):
     """Posts each builder's check run; see the module's docstring."""
 
     name = "GitHubCheckRuns"

@@ -14,6 +14,7 @@ from buildbot.reporters.github import GitHubStatusPush
 from buildbot.reporters.message import MessageFormatterFunction
 from twisted.internet import defer
 
+from config.blamelist import NoBlamelist
 from config.builds.superseded import superseding
 from config.github.repositories import owner_and_name
 from config.settings import GitHub
@@ -76,7 +77,7 @@ class StatusFormatter(MessageFormatterFunction):
                     context["superseded_by"] = newer
 
 
-class CommitStatusPush(GitHubStatusPush):
+class CommitStatusPush(NoBlamelist, GitHubStatusPush):
     """Buildbot's GitHubStatusPush, told the repository by its URL's last two parts.
 
     Buildbot finds ``owner/name`` only in a project named ``owner/name`` or in a URL on

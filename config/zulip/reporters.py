@@ -19,13 +19,14 @@ from buildbot.reporters.message import MessageFormatterFunctionRaw
 from buildbot.util import service
 from twisted.internet import defer
 
+from config.blamelist import NoBlamelist
 from config.settings import Project, Settings, Zulip
 from config.zulip.errors import MasterErrors
 from config.zulip.messages import alert_message, summary_message
 from config.zulip.session import ZulipSession
 
 
-class ZulipStream(ReporterBase):
+class ZulipStream(NoBlamelist, ReporterBase):
     """Posts each report to one Zulip stream: the report's subject is the message's topic."""
 
     secrets: ClassVar[list[str]] = ["api_key"]

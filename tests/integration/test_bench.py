@@ -36,6 +36,7 @@ ROWS = [
     "scale: 6 pushes over 3 branches: builds run",
     "scale: 6 pushes over 3 branches: master CPU per build",
     "scale: 6 pushes over 3 branches: index page's longest wait",
+    "after 100 builds of history: master CPU per build",
     "warm checkout + merge (50 commits, 100 files)",
     "warm checkout + merge, fewest commands",
     "warm build (checkout, merge, true)",
