@@ -3,7 +3,7 @@
 Buildbot's ``JanitorConfigurator`` is a nightly build on a worker inside the master that
 deletes log chunks older than ``results.log_keep_days``; one more step of that build
 deletes results (:mod:`config.builds.uploads`) published more than ``results.keep_days``
-ago.
+ago, and what a master stopped mid-build left in ``s3-staging/`` (:mod:`config.builds.storage`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import SUCCESS
 from twisted.internet import defer, threads
 
+from config.builds.storage import STAGING
 from config.builds.uploads import PUBLISHED, RESULTS
 from config.settings import Settings
 
 
 class PruneResults(BuildStep):
-    """Deletes results published more than ``keep_days`` ago, and what pointed at them."""
+    """Deletes results published more than ``keep_days`` ago, and what pointed at them;
+    and uploads staged for S3 a day ago or more (a step puts them within minutes)."""
 
     name = "prune results"
 
@@ -40,7 +42,11 @@ class PruneResults(BuildStep):
         root = Path(self.master.basedir, RESULTS)
         cutoff = time.time() - self.keep_days * 86400
         deleted = yield threads.deferToThread(prune, root, cutoff)
+        staged = Path(self.master.basedir, STAGING)
+        left = yield threads.deferToThread(prune_staged, staged, time.time() - STAGED_DAYS * 86400)
         self.descriptionDone = [f"deleted {deleted} results older than {self.keep_days} days"]
+        if left:
+            self.descriptionDone.append(f"and {left} files staged for S3 and never put")
         return int(SUCCESS)
 
 
@@ -59,6 +65,27 @@ def prune(root: Path, cutoff: float) -> int:
         for name in [*files, *subdirectories]:
             if (here / name).is_symlink() and not (here / name).exists():
                 (here / name).unlink()
+        if here != root and not any(here.iterdir()):
+            here.rmdir()
+    return deleted
+
+
+STAGED_DAYS = 1
+
+
+def prune_staged(root: Path, cutoff: float) -> int:
+    """Delete the files below ``root`` that came (their inode changed: an upload keeps the
+    files' own times) before ``cutoff``, then the directories left empty; how many files
+    went. A step unstages its files once S3 has them, so these are a stopped master's."""
+    if not root.is_dir():
+        return 0
+    deleted = 0
+    for directory, _, files in os.walk(root, topdown=False):
+        here = Path(directory)
+        for name in files:
+            if (here / name).lstat().st_ctime < cutoff:
+                (here / name).unlink()
+                deleted += 1
         if here != root and not any(here.iterdir()):
             here.rmdir()
     return deleted

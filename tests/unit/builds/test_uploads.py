@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from buildbot.process.properties import Properties
 
-from config.builds.janitor import prune
+from config.builds.janitor import prune, prune_staged
 from config.builds.uploads import build_parts, publish
 
 
@@ -59,3 +59,18 @@ def test_prune_deletes_old_builds_and_their_latest_links(tmp_path: Path) -> None
     assert not (branch / "docs-1").exists()
     assert not (tmp_path / "flocker" / "old-branch").exists()  # links and empty dirs too
     assert prune(tmp_path / "missing", time.time()) == 0
+
+
+def test_files_staged_for_s3_and_never_put_are_pruned_once_old(tmp_path: Path) -> None:
+    staged = tmp_path / "s3-staging"
+    old = staged / "proj" / "feature" / "docs-3" / "html"
+    old.mkdir(parents=True)
+    (old / "index.html").write_text("x")
+    (old / "link").symlink_to("/etc/passwd")
+    os.utime(old / "index.html", (0, 0))  # an upload keeps the files' own times
+    # A day's cutoff keeps what came just now, however old its times say it is.
+    assert prune_staged(staged, time.time() - 86400) == 0
+    assert (old / "index.html").exists()
+    assert prune_staged(staged, time.time() + 1) == 2
+    assert list(staged.iterdir()) == [] and Path("/etc/passwd").exists()
+    assert prune_staged(tmp_path / "missing", time.time()) == 0
