@@ -8,13 +8,16 @@ touches nothing of the reactor's.
 The report is read as a stream, each case let go of as soon as it is read, and a case
 kept is one small object: tens of thousands of cases then leave few objects behind, so
 Python's collector does not go through the whole master's memory meanwhile (a full
-collection holds every thread, the reactor's too, for as long as it takes).
+collection holds every thread, the reactor's too, for as long as it takes). The reading
+thread also lets go of Python's lock every millisecond or so, for the reactor's thread to
+take it at once, not after the 5 ms Python lets a busy thread keep it.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -35,6 +38,10 @@ MOST_TAGS = 10 * MOST_CASES
 VALUE_CHARS = 4000
 """The most of a failure's message and traceback a stored result keeps."""
 NAME_CHARS = 500
+PAUSE_EVERY = 300
+"""Parser events (an element's start or end; about a millisecond's work together) between
+two pauses of :data:`PAUSE` seconds."""
+PAUSE = 0.0005
 # "path/to/file.py:12: AssertionError": where pytest (and most tracebacks) say it failed.
 LOCATION = re.compile(r"^(\S[^:\n]*):(\d+):", re.MULTILINE)
 
@@ -175,7 +182,11 @@ class _Reading:
 
     def read(self, data: bytes) -> list[Case]:
         events = iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
-        for event, element in events:
+        for n, (event, element) in enumerate(events):
+            if n % PAUSE_EVERY == PAUSE_EVERY - 1:
+                # Python's lock left for a moment: the reactor's thread, waiting for it
+                # after each of its system calls, takes it now and not 5 ms later.
+                time.sleep(PAUSE)
             if event == "start":
                 self._start(element)
             else:
