@@ -2,9 +2,10 @@
 
 A local GitHub (``tests/fake_github.py``) records every call; ``pushes`` signed pushes
 each build one trivial build. The figures: check run calls per build (target: one to
-create, one to start, one to complete, and one per further 50 annotations; these builds
-store none), and every GitHub call per build, installation tokens included (minted once
-an hour per repository and job, so they fade over a day of builds).
+create it as the build starts, one to complete it, and one per further 50 annotations;
+these builds start at once and store none), and every GitHub call per build,
+installation tokens included (minted once an hour per repository and job, so they fade
+over a day of builds).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests.integration.test_github_app import key_pair, webhook_settings
 from tests.integration.test_webhook import deliver, push_payload, sign
 
 APP_ID = 7
-TARGET = "3 + 1 per 50 annotations"
+TARGET = "2 + 1 per 50 annotations"
 
 
 def measure(root: Path, pushes: int) -> list[Row]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from buildbot.util.service import BuildbotService
 
-from config import database, secrets
+from config import database, heap, secrets
 from config.builds import (
     builders,
     changes,
@@ -53,7 +53,7 @@ def build(settings: Settings, basedir: Path) -> dict[str, Any]:
         "projects": builders.projects(settings),
         # A CI master must not phone home (and has no network in tests).
         "buildbotNetUsageData": None,
-        "services": [],
+        "services": [heap.LongLivedObjects()],
     }
     config.update(cluster(settings))
     if settings.changes.kind == "github" and {"web", "schedulers"} & set(master.roles):

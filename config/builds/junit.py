@@ -4,19 +4,29 @@ A report is what a build wrote, so hostile: the XML goes through defusedxml (no 
 no DTD: no bombs, no reads of the worker's files) and then junitparser, and every field
 is bounded. This runs in a thread (it takes seconds for tens of thousands of cases), so it
 touches nothing of the reactor's.
+
+The report is read as a stream, each case let go of as soon as it is read, and a case
+kept is one small object: tens of thousands of cases then leave few objects behind, so
+Python's collector does not go through the whole master's memory meanwhile (a full
+collection holds every thread, the reactor's too, for as long as it takes). The reading
+thread also lets go of Python's lock every millisecond or so, for the reactor's thread to
+take it at once, not after the 5 ms Python lets a busy thread keep it.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
+from typing import Any
+from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
-from junitparser import Attr, Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
+from defusedxml.ElementTree import ParseError, iterparse
+from junitparser import Attr, Error, Failure, JUnitXmlError, Skipped, TestCase
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "flaky")
 """A case's outcome as stored, the first word of its result's value (flaky: failed, then
@@ -28,6 +38,10 @@ MOST_TAGS = 10 * MOST_CASES
 VALUE_CHARS = 4000
 """The most of a failure's message and traceback a stored result keeps."""
 NAME_CHARS = 500
+PAUSE_EVERY = 300
+"""Parser events (an element's start or end; about a millisecond's work together) between
+two pauses of :data:`PAUSE` seconds."""
+PAUSE = 0.0005
 # "path/to/file.py:12: AssertionError": where pytest (and most tracebacks) say it failed.
 LOCATION = re.compile(r"^(\S[^:\n]*):(\d+):", re.MULTILINE)
 
@@ -43,15 +57,7 @@ class _Case(TestCase):
     line = Attr()
 
 
-class _Suite(TestSuite):
-    testcase = _Case
-
-
-class _Report(JUnitXml):
-    testsuite = _Suite
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Case:
     """One test case of a report, as stored."""
 
@@ -145,17 +151,71 @@ def parse(data: bytes) -> list[Case]:
     if data.count(b"<") > MOST_TAGS:
         raise ReportError(f"over {MOST_TAGS} tags")
     try:
-        root = fromstring(data, forbid_dtd=True)
-        report = _Report.fromroot(root)
-        cases = []
-        for suite in report:
-            pytest = suite.name == "pytest"
-            cases += [_case(cast(_Case, case), pytest) for case in suite]
+        return _Reading().read(data)
     except (ParseError, DefusedXmlException, JUnitXmlError) as error:
         raise ReportError(" ".join(str(error).split()) or type(error).__name__) from None
     except (ValueError, TypeError, RecursionError) as error:
         raise ReportError(f"not a JUnit report: {type(error).__name__}: {error}") from None
-    return cases
+
+
+@dataclass
+class _Open:
+    """An element being read: a suite's (when it is one of the report's) own cases and
+    its inner suites'."""
+
+    element: Element
+    suite: bool
+    cases: list[Case] = field(default_factory=list)
+    inner: list[Case] = field(default_factory=list)
+
+
+class _Reading:
+    """The cases of a report read as a stream, in junitparser's order: a suite's own
+    cases, then its inner suites'. A report is ``<testsuites>`` of suites or one
+    ``<testsuite>``; cases elsewhere are not the report's."""
+
+    def __init__(self) -> None:
+        self.open: list[_Open] = []
+        self.cases: list[Case] = []
+        self.pytest = False
+        """Whether the outer suite is pytest's (its lines are 0-based)."""
+
+    def read(self, data: bytes) -> list[Case]:
+        events = iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
+        for n, (event, element) in enumerate(events):
+            if n % PAUSE_EVERY == PAUSE_EVERY - 1:
+                # Python's lock left for a moment: the reactor's thread, waiting for it
+                # after each of its system calls, takes it now and not 5 ms later.
+                time.sleep(PAUSE)
+            if event == "start":
+                self._start(element)
+            else:
+                self._end(self.open.pop())
+        return self.cases
+
+    def _start(self, element: Element) -> None:
+        if not self.open and element.tag not in ("testsuites", "testsuite"):
+            raise JUnitXmlError("Invalid format.")
+        parent = self.open[-1] if self.open else None
+        outer = parent is None or (len(self.open) == 1 and parent.element.tag == "testsuites")
+        suite = element.tag == "testsuite" and (outer or (parent is not None and parent.suite))
+        if suite and outer:
+            self.pytest = element.get("name") == "pytest"
+        self.open.append(_Open(element, suite))
+
+    def _end(self, done: _Open) -> None:
+        parent = self.open[-1] if self.open else None
+        if done.element.tag == "testcase" and parent is not None and parent.suite:
+            case = _Case.fromelem(done.element)  # type: ignore[no-untyped-call]
+            parent.cases.append(_case(case, self.pytest))
+        elif done.suite:
+            read = done.cases + done.inner
+            (parent.inner if parent is not None and parent.suite else self.cases).extend(read)
+        else:
+            return  # kept: part of a case, or not the report's
+        done.element.clear()  # let go of it: its case is read
+        if parent is not None:
+            parent.element.remove(done.element)
 
 
 def counts(cases: Iterable[Case]) -> dict[str, int]:

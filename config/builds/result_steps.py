@@ -118,14 +118,14 @@ class ReportedTests(WorkerReports, Pytest):
         self._count(cases)
         self._name_in_build(FAILED_TESTS, failing)
         self._name_in_build(FLAKY_TESTS, self.flaky)
-        rows = yield threads.deferToThread(stored_results.case_rows, cases)
         counted = junit.counts(cases)
         yield stored_results.store(
             self,
             "JUnit XML: " + " ".join(self.reports),
             stored_results.TESTS,
             stored_results.OUTCOME,
-            rows,
+            cases,
+            stored_results.case_rows,
             passed=counted["passed"] + counted["flaky"],
             failed=len(failing),
         )
@@ -171,7 +171,8 @@ class StoredLint(Lint):
                 "lint findings",
                 stored_results.LINT,
                 stored_results.FINDING,
-                stored_results.finding_rows(self.findings),
+                self.findings,
+                stored_results.finding_rows,
                 passed=0,
                 failed=len(self.findings),
             )

@@ -1,21 +1,24 @@
 """Results stored as Buildbot's test results, through its data API, a batch at a time.
 
-Each batch is one database transaction in Buildbot's database thread; between batches the
-reactor serves others, so twenty thousand results hold it for no long stretch. The set's
+Each batch is made into rows only when its turn comes, then stored in one database
+transaction in Buildbot's database thread; between batches the reactor serves others, so
+twenty thousand results hold it for no long stretch, and no more than a batch of rows
+is alive at once (few objects for Python's collector: see :mod:`config.builds.junit`). The set's
 passed and failed counts are ours (Buildbot counts only its own categories' values).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
-from typing import Any
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any, TypeVar
 
 from twisted.internet import defer
 
 from config.builds.findings import Finding
 from config.builds.junit import Case
 
-BATCH = 1000
+BATCH = 200
+Item = TypeVar("Item")
 TESTS = "test"
 """The result set category of a test step's cases; their unit is :data:`OUTCOME`."""
 OUTCOME = "outcome"
@@ -53,18 +56,19 @@ def store(
     description: str,
     category: str,
     unit: str,
-    rows: list[dict[str, Any]],
+    items: Sequence[Item],
+    rows: Callable[[Sequence[Item]], list[dict[str, Any]]],
     passed: int,
     failed: int,
 ) -> Generator[Any, Any, int]:
-    """A completed result set of ``step`` holding ``rows``; its id."""
+    """A completed result set of ``step`` holding the ``rows`` of ``items``; its id."""
     updates = step.master.data.updates
     builderid = yield step.build.getBuilderId()
     setid = yield updates.addTestResultSet(
         builderid, step.build.buildid, step.stepid, description, category, unit
     )
-    for start in range(0, len(rows), BATCH):
-        yield updates.addTestResults(builderid, setid, rows[start : start + BATCH])
+    for start in range(0, len(items), BATCH):
+        yield updates.addTestResults(builderid, setid, rows(items[start : start + BATCH]))
     yield updates.completeTestResultSet(setid, tests_passed=passed, tests_failed=failed)
     yield step.addURL("test results", view_url(step.master, step.build.buildid))
     return int(setid)

@@ -1,15 +1,17 @@
-"""GitHub check runs: one per builder on the pushed commit, queued to in progress to done.
+"""GitHub check runs: one per builder on the pushed commit, in progress to done.
 
-For a master that is a GitHub App (only Apps may write check runs). Each build request
-creates its builder's check run, ``queued``; the build's start makes it ``in_progress``;
-its end ``completed``, with GitHub's conclusion, a title that gives the counts, a Markdown
-summary of the failing tests and lint findings, and annotations at their files and lines
+For a master that is a GitHub App (only Apps may write check runs). Each build's start
+creates its builder's check run, ``in_progress`` (a request that waits for a worker shows
+``queued`` first: :mod:`config.github.request_runs`); its end makes it ``completed``,
+with GitHub's conclusion, a title that gives the counts, a Markdown summary of the
+failing tests and lint findings, and annotations at their files and lines
 (:mod:`config.github.check_output`), sent 50 a request. A request cancelled before it
 started completes as ``cancelled``. Check runs are named as the commit statuses are
 (:func:`config.github.statuses.context`), so branch protection keeps matching.
 
-GitHub calls per build: one to create, one to start, one to complete (with the first 50
-annotations), and one per further 50 annotations.
+GitHub calls per build: one to create it as the build starts, one to complete it (with
+the first 50 annotations), and one per further 50 annotations; one more for a request
+that waited :data:`~config.github.request_runs.QUEUED_AFTER` seconds for a worker.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from config.blamelist import NoBlamelist
 from config.github import check_output
 from config.github.api import GitHubApi
 from config.github.repositories import owner_and_name
+from config.github.request_runs import RequestRuns
 from config.github.statuses import StatusFormatter, context, hides_failure
 from config.settings import GitHub
 
@@ -59,8 +62,14 @@ class CheckRunPush(NoBlamelist, ReporterBase):
         self.api = GitHubApi(self.master, api_url, token)
         self.max_annotations = max_annotations
         if not hasattr(self, "runs"):
-            self.runs: dict[int, int] = {}
-            """Build request -> its check run's id, until the check run completes."""
+            self.runs = RequestRuns(self.master.reactor, self._call)
+
+    def _call(self, repository: str, body: dict[str, Any], run: int | None) -> Any:
+        return self.api.check_run(repository, body, run)
+
+    def stopService(self) -> Any:
+        self.runs.stop()
+        return super().stopService()
 
     @staticmethod
     def generators_of() -> list[Any]:
@@ -93,16 +102,13 @@ class CheckRunPush(NoBlamelist, ReporterBase):
             started = bool(build.get("started_at"))
             body["status"] = "in_progress" if started else "queued"
             body["output"] = {"title": description, "summary": description}
-            run = yield self.api.check_run(repository, body, self.runs.get(request))
-            if run is not None:
-                self.runs[request] = run
+            if started:
+                yield self.runs.send(request, repository, [body])
+            else:
+                self.runs.requested(request, repository, body)
             return
         batches = yield completion(self.master, build, description, body, self.max_annotations)
-        run = self.runs.pop(request, None)
-        for batch in batches:
-            run = yield self.api.check_run(repository, batch, run)
-            if run is None:
-                return
+        yield self.runs.send(request, repository, batches, done=True)
 
 
 @defer.inlineCallbacks

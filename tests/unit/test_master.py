@@ -49,4 +49,4 @@ def test_worker_master_runs_builds_without_schedulers(tmp_path: Path) -> None:
     assert [b.name for b in config["builders"]] == ["tests"]
     # No reporters here: they are the scheduling master's.
     assert not {"www", "schedulers", "change_source"} & config.keys()
-    assert config["services"] == []
+    assert [service.name for service in config["services"]] == ["long-lived-objects"]
