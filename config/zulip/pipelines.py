@@ -94,8 +94,6 @@ class PipelineSummaries(BuildSetCombinedStatusGenerator):
                 want_logs_content=self.formatter.want_logs_content,
             )
             builds += details["builds"]
-            if buildset is first:
-                first = details["buildset"]
         report: dict[str, Any] = yield self.buildset_message(
             self.formatter, master, reporter, first, builds
         )
