@@ -18,7 +18,7 @@ import pytest
 from local.cluster import LocalCluster
 from tests.conftest import local_settings
 from tests.fake_github import App, FakeGitHub
-from tests.harness import FAILURE, SUCCESS, GitRepo, Master
+from tests.harness import FAILURE, SUCCESS, GitRepo, Master, wait_for
 from tests.integration.test_github_app import key_pair
 from tests.integration.test_zulip import link, messages, named, wait_messages, zulip
 from tests.recording_server import RecordingServer
@@ -158,10 +158,18 @@ def test_trigger_step_links_the_triggered_build_and_it_links_back(pipeline: Pipe
     master = pipeline.master
     first = pipeline.build("first", pipeline.good)
     second = pipeline.build("second", pipeline.good)
-    [trigger] = [s for s in master.steps(first["buildid"]) if s["name"] == "trigger"]
-    [url] = trigger["urls"]
-    # The request's page, which shows its build once it starts.
-    assert url["url"] == f"{master.url}#/buildrequests/{second['buildrequestid']}"
+
+    def links() -> list[dict[str, str]] | None:
+        [trigger] = [s for s in master.steps(first["buildid"]) if s["name"] == "trigger"]
+        return trigger["urls"] if len(trigger["urls"]) == 2 else None
+
+    requested, built = wait_for("the triggered build's link", links)
+    # The request's page at once (it shows its build once it starts), the build once ended.
+    assert requested["url"] == f"{master.url}#/buildrequests/{second['buildrequestid']}"
+    assert built == {
+        "name": f"success: second #{second['number']}",
+        "url": f"{master.url}#/builders/{second['builderid']}/builds/{second['number']}",
+    }
     [request] = master.get(f"buildrequests/{second['buildrequestid']}")["buildrequests"]
     [triggered] = master.get(f"buildrequests/{request['buildrequestid']}/builds")["builds"]
     assert triggered["buildid"] == second["buildid"]
