@@ -93,7 +93,7 @@ def run(
     rows += ec2_cost.measure(root / "ec2-cost", sizes.ec2_burst)
     starts = ec2_starts.QUICK if sizes is QUICK else ec2_starts.FULL
     rows += ec2_starts.measure(root / "ec2-starts", *starts)
-    rows += test_results.measure(root / "test-results", sizes.cases)
+    rows += test_results.measure(root / "test-results", sizes.cases, sizes.runs)
     rows += github_calls.measure(root / "github-calls", sizes.pushes)
     return rows
 

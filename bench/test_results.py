@@ -4,7 +4,8 @@ Two builders run the same command, which writes a report of ``cases`` test cases
 hundred failing): one stores the report's cases as Buildbot test results, the other does
 not read it. The figures: how long the storing test step takes (the command, then
 fetching, parsing and storing the report) against the other's, and the longest the web
-UI's index page went unanswered meanwhile (goal: at most 0.1 s).
+UI's index page went unanswered meanwhile (goal: at most 0.1 s). Then the same master,
+idle, hands a pipeline over (bench/pipeline.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bench import pipeline
 from bench.cluster import running
 from bench.events import BuildEvents
 from bench.janitor import GOAL, watching
@@ -47,12 +49,17 @@ def _test_step_seconds(events: BuildEvents, buildid: int) -> float:
     return found["test finished"] - found["test started"]
 
 
-def measure(root: Path, cases: int) -> list[Row]:
-    """The storing step's seconds and the index page's longest wait, on ``cases``."""
+def measure(root: Path, cases: int, pipelines: int) -> list[Row]:
+    """The storing step's seconds and the index page's longest wait, on ``cases``; then
+    the pipeline's hand-over, over ``pipelines`` runs."""
     repo = GitRepo(root / "repo")
     repo.commit({"README": "bench\n"}, "initial")
     repo.push()
-    builders = [_builder("stores", cases, True), _builder("reads-nothing", cases, False)]
+    builders = [
+        _builder("stores", cases, True),
+        _builder("reads-nothing", cases, False),
+        *pipeline.BUILDERS,
+    ]
     document = local_settings(repo.url, builders)
     with running(root / "cluster", document) as bench:
         master = bench.master
@@ -66,6 +73,8 @@ def measure(root: Path, cases: int) -> list[Row]:
         took = {
             names[b["builderid"]]: _test_step_seconds(bench.events, b["buildid"]) for b in builds
         }
+        master.wait_idle()
+        handover = pipeline.measure_on(bench, pipelines)
     label = f"storing a JUnit report of {cases} cases"
     return [
         Row(
@@ -76,4 +85,5 @@ def measure(root: Path, cases: int) -> list[Row]:
             baseline_name="the step not reading it",
         ),
         Row(f"{label}: index page's longest wait", max(answers), "s", target=GOAL),
+        *handover,
     ]

@@ -121,7 +121,9 @@ def reporters(settings: Settings, github: credentials.Credentials | None) -> lis
     found: list[BuildbotService] = []
     if settings.github is not None and github is not None and settings.github.report_status:
         if settings.github.uses_checks():
-            found.append(checks.github_checks(settings.github, github.for_job(credentials.CHECKS)))
+            found.append(
+                checks.github_checks(settings.github, github.for_job(credentials.CHECKS), settings)
+            )
         else:
             token = github.for_job(credentials.STATUSES)
             found.append(statuses.github_status(settings.github, token))

@@ -12,14 +12,17 @@ builds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from buildbot.locks import BaseLockId, MasterLock, WorkerLock
 from buildbot.plugins import schedulers, steps
 from buildbot.process.buildstep import BuildStep
-from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
+from buildbot.process.results import RETRY, SKIPPED, SUCCESS, WARNINGS, statusToString
+from buildbot.reporters.utils import getURLForBuild
 from buildbot.schedulers.base import BaseScheduler
+from twisted.internet import defer
+from twisted.python import log
 
 from config.builds.conditions import PUSHED_TAG, is_tag_build, runs_here
 from config.builds.merge import MERGE_TARGET, MERGED
@@ -65,8 +68,12 @@ def succeeded(step: BuildStep) -> bool:
 
 class TriggerNext(steps.Trigger):
     """Buildbot's Trigger step handing on the properties ``passed`` that the build has
-    (and whether it builds untrusted code), and saying why it did not trigger when it was
-    skipped."""
+    (and whether it builds untrusted code), saying why it did not trigger when it was
+    skipped, and linking each triggered build with its result once it ended.
+
+    Buildbot links the triggered build requests at once, and the builds only when it waits
+    for them; without that, the web UI would count the triggered builds as pending for
+    ever."""
 
     def __init__(
         self,
@@ -95,6 +102,28 @@ class TriggerNext(steps.Trigger):
             if runs_here(rules, self.project, self)
         ]
 
+    @defer.inlineCallbacks
+    def run(self) -> Generator[Any, Any, int]:
+        results: int = yield super().run()
+        if not self.waitForFinish:
+            for request in self.brids:
+                self.link_when_done(request)  # not waited for: the build ends now
+        return results
+
+    @defer.inlineCallbacks
+    def link_when_done(self, request: int) -> Generator[Any, Any, None]:
+        """Links the builds of ``request`` with their results once it is complete."""
+        try:
+            yield request_done(self.master, request)
+            builds = yield self.master.data.get(("buildrequests", request, "builds"))
+            for build in builds:
+                builder = yield self.master.data.get(("builders", build["builderid"]))
+                name = f"{statusToString(build['results'])}: {builder['name']} #{build['number']}"
+                url = getURLForBuild(self.master, build["builderid"], build["number"])
+                yield self.addURL(name, url)
+        except Exception as error:  # the link is a nicety: the triggered build goes on
+            log.msg(f"could not link the builds of request {request}: {error!r}")
+
     def getResultSummary(self) -> dict[str, str]:
         if self.results == SKIPPED:
             return {"step": "not triggered: the build did not succeed"}
@@ -102,6 +131,42 @@ class TriggerNext(steps.Trigger):
             return {"step": "nothing to trigger on this branch"}
         summary: dict[str, str] = super().getResultSummary()
         return summary
+
+
+@defer.inlineCallbacks
+def request_done(master: Any, request: int) -> Generator[Any, Any, None]:
+    """Fires once the build request ``request`` has been built (a build retried does not
+    count), or completed without a build (cancelled before it started).
+
+    It watches the request's builds end, and not only the request's ``complete`` event:
+    Buildbot's Trigger step waits for that one with ``mq.waitUntilEvent``, which stops
+    consuming inside its callback while the simple message queue loops over its
+    consumers, so the consumer just after it misses the event. Ours resume on the next
+    turn of the reactor, and so harm no other consumer.
+    """
+    arrived: defer.Deferred[None] = defer.Deferred()
+    seen: list[Any] = []
+
+    def resume(key: Any, message: dict[str, Any]) -> None:
+        if message.get("buildrequestid") != request or message.get("results") == RETRY:
+            return
+        if not seen:
+            seen.append(key)
+            master.reactor.callLater(0, arrived.callback, None)
+
+    consumers = [
+        (yield master.mq.startConsuming(resume, ("builds", None, "finished"))),
+        (yield master.mq.startConsuming(resume, ("buildrequests", str(request), "complete"))),
+    ]
+    try:
+        found = yield master.data.get(("buildrequests", request))
+        builds = yield master.data.get(("buildrequests", request, "builds"))
+        built = any(b["complete"] and b["results"] != RETRY for b in builds)
+        if not (built or (found and found["complete"])):
+            yield arrived
+    finally:
+        for consumer in consumers:
+            yield consumer.stopConsuming()
 
 
 def trigger_steps(project: Project, builder: Builder) -> list[BuildStep]:

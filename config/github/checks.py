@@ -9,14 +9,21 @@ failing tests and lint findings, and annotations at their files and lines
 started completes as ``cancelled``. Check runs are named as the commit statuses are
 (:func:`config.github.statuses.context`), so branch protection keeps matching.
 
+A builder that runs only when triggered has its check run from the moment a build of the
+builder that triggers it starts: ``queued``, "Waiting for <first>." (the generators of
+:mod:`config.github.pipeline_statuses`). The triggered build takes that check run over
+when it is requested; if the first build does not succeed, it completes as ``cancelled``
+("Not run: <first> did not succeed."), which does not satisfy branch protection.
+
 GitHub calls per build: one to create it as the build starts, one to complete it (with
 the first 50 annotations), and one per further 50 annotations; one more for a request
-that waited :data:`~config.github.request_runs.QUEUED_AFTER` seconds for a worker.
+that waited :data:`~config.github.request_runs.QUEUED_AFTER` seconds for a worker, and for a
+triggered builder's (made while its trigger runs, then adopted by its request).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from buildbot.process.results import FAILURE, RETRY
@@ -26,12 +33,13 @@ from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
 from twisted.internet import defer
 
 from config.blamelist import NoBlamelist
-from config.github import check_output
+from config.github import check_output, pipeline_statuses
 from config.github.api import GitHubApi
+from config.github.pipeline_statuses import TRIGGERED, TriggeredStatus
 from config.github.repositories import owner_and_name
 from config.github.request_runs import RequestRuns
 from config.github.statuses import StatusFormatter, context, hides_failure
-from config.settings import GitHub
+from config.settings import GitHub, Settings
 
 
 def commit_of(build: dict[str, Any]) -> tuple[str, str] | None:
@@ -51,18 +59,33 @@ class CheckRunPush(NoBlamelist, ReporterBase):
 
     name = "GitHubCheckRuns"
 
-    def checkConfig(self, api_url: str, token: Any, max_annotations: int, **kwargs: Any) -> None:
-        super().checkConfig(generators=self.generators_of())
+    def checkConfig(
+        self,
+        api_url: str,
+        token: Any,
+        max_annotations: int,
+        waiting: Sequence[TriggeredStatus] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().checkConfig(generators=self.generators_of(waiting))
 
     @defer.inlineCallbacks
     def reconfigService(
-        self, api_url: str, token: Any, max_annotations: int, **kwargs: Any
+        self,
+        api_url: str,
+        token: Any,
+        max_annotations: int,
+        waiting: Sequence[TriggeredStatus] = (),
+        **kwargs: Any,
     ) -> Generator[Any, Any, None]:
-        yield super().reconfigService(generators=self.generators_of())
+        yield super().reconfigService(generators=self.generators_of(waiting))
         self.api = GitHubApi(self.master, api_url, token)
         self.max_annotations = max_annotations
         if not hasattr(self, "runs"):
             self.runs = RequestRuns(self.master.reactor, self._call)
+            self.waiting: dict[tuple[str, str, str], int] = {}
+            """(repository, sha, builder) -> the check run of a triggered builder whose
+            trigger runs, until its build is requested or the trigger fails."""
 
     def _call(self, repository: str, body: dict[str, Any], run: int | None) -> Any:
         return self.api.check_run(repository, body, run)
@@ -72,18 +95,48 @@ class CheckRunPush(NoBlamelist, ReporterBase):
         return super().stopService()
 
     @staticmethod
-    def generators_of() -> list[Any]:
+    def generators_of(waiting: Sequence[TriggeredStatus]) -> list[Any]:
         formatter = StatusFormatter()
         return [
             BuildRequestGenerator(formatter=formatter),
             BuildStartEndStatusGenerator(start_formatter=formatter, end_formatter=formatter),
+            *waiting,
         ]
 
     @defer.inlineCallbacks
     def sendMessage(self, reports: list[dict[str, Any]]) -> Generator[Any, Any, None]:
         for report in reports:
             for build in report["builds"]:
-                yield self.report(build, str(report["body"]))
+                if TRIGGERED in report:
+                    yield self.report_waiting(build, report[TRIGGERED], str(report["body"]))
+                else:
+                    yield self.report(build, str(report["body"]))
+
+    @defer.inlineCallbacks
+    def report_waiting(
+        self, build: dict[str, Any], builder: str, description: str
+    ) -> Generator[Any, Any, None]:
+        """The check run of ``builder`` while ``build``, its trigger, runs or after it
+        failed (a trigger that succeeded requests ``builder``'s build, which reports)."""
+        commit = commit_of(build)
+        if commit is None or build.get("results") == RETRY:
+            return
+        repository, sha = commit
+        key = (repository, sha, builder)
+        body: dict[str, Any] = {
+            "name": context(builder),
+            "head_sha": sha,
+            "output": {"title": description, "summary": description},
+        }
+        if build.get("url"):
+            body["details_url"] = build["url"]
+        if not build.get("complete"):
+            run = yield self.api.check_run(repository, {**body, "status": "queued"})
+            if run is not None:
+                self.waiting[key] = run
+            return
+        ended = {**body, "status": "completed", "conclusion": "cancelled"}
+        yield self.api.check_run(repository, ended, self.waiting.pop(key, None))
 
     @defer.inlineCallbacks
     def report(self, build: dict[str, Any], description: str) -> Generator[Any, Any, None]:
@@ -95,13 +148,17 @@ class CheckRunPush(NoBlamelist, ReporterBase):
         complete = bool(build.get("complete"))
         if complete and build.get("results") == RETRY:
             return  # the request builds again: its check run goes on
-        body: dict[str, Any] = {"name": context(build["builder"]["name"]), "head_sha": sha}
+        name = build["builder"]["name"]
+        body: dict[str, Any] = {"name": context(name), "head_sha": sha}
         if build.get("url"):
             body["details_url"] = build["url"]
         if not complete:
             started = bool(build.get("started_at"))
             body["status"] = "in_progress" if started else "queued"
             body["output"] = {"title": description, "summary": description}
+            adopted = self.waiting.pop((repository, sha, name), None)
+            if adopted is not None:  # a triggered builder's, made while its trigger ran
+                self.runs.adopt(request, adopted)
             if started:
                 yield self.runs.send(request, repository, [body])
             else:
@@ -142,8 +199,12 @@ def completion(
     return [completed, *({"output": {**output, "annotations": batch}} for batch in rest)]
 
 
-def github_checks(github: GitHub, credentials: Any) -> ReporterBase:
-    """Each builder's check run on the commits it builds (a GitHub App's master)."""
+def github_checks(github: GitHub, credentials: Any, settings: Settings) -> ReporterBase:
+    """Each builder's check run on the commits it builds (a GitHub App's master), and the
+    triggered builders' from their pipeline's start."""
     return CheckRunPush(
-        api_url=github.api_url, token=credentials, max_annotations=github.max_annotations
+        api_url=github.api_url,
+        token=credentials,
+        max_annotations=github.max_annotations,
+        waiting=pipeline_statuses.generators(settings),
     )

@@ -23,6 +23,10 @@ from config.builds.branches import on_branches
 from config.github.statuses import CommitStatusPush
 from config.settings import Builder, GitHub, Project, Settings
 
+TRIGGERED = "triggered"
+"""The key of a :class:`TriggeredStatus` report that names the builder it is about (its
+build is the triggering one's)."""
+
 
 class TriggeredStatus(BuildStartEndStatusGenerator):
     """The status of ``target`` while a build of ``source`` decides whether it runs."""
@@ -62,7 +66,7 @@ class TriggeredStatus(BuildStartEndStatusGenerator):
         if not runs:
             return None
         shown = {**build, "properties": {**properties, "buildername": (self.target.name, "")}}
-        return {**report, "builds": [shown]}
+        return {**report, "builds": [shown], TRIGGERED: self.target.name}
 
 
 def generators(settings: Settings) -> list[TriggeredStatus]:

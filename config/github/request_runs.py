@@ -49,6 +49,11 @@ class RequestRuns:
             self.queued_after, self._queue, request, repository, body
         )
 
+    def adopt(self, request: int, run: int) -> None:
+        """Makes ``run``, created before the request was (a triggered builder's while its
+        trigger ran), the request's check run: it is not created again, nor queued."""
+        self.ids.setdefault(request, run)
+
     def _queue(self, request: int, repository: str, body: dict[str, Any]) -> None:
         del self.waiting[request]
         sent: Any = self.send(request, repository, [body])

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from buildbot.plugins import util
 from buildbot.reporters.base import ReporterBase
 from buildbot.reporters.generators.build import BuildStatusGenerator
-from buildbot.reporters.generators.buildset import BuildSetCombinedStatusGenerator
 from buildbot.reporters.message import MessageFormatterFunctionRaw
 from buildbot.util import service
 from twisted.internet import defer
@@ -23,6 +22,7 @@ from config.blamelist import NoBlamelist
 from config.settings import Project, Settings, Zulip
 from config.zulip.errors import MasterErrors
 from config.zulip.messages import alert_message, summary_message
+from config.zulip.pipelines import PipelineSummaries
 from config.zulip.session import ZulipSession
 
 
@@ -78,9 +78,8 @@ def build(settings: Settings) -> list[service.BuildbotService]:
 
 
 def summaries() -> Any:
-    return BuildSetCombinedStatusGenerator(
-        message_formatter=MessageFormatterFunctionRaw(summary_message)
-    )
+    """One summary per push or forced build, of all the builds of its pipeline."""
+    return PipelineSummaries(message_formatter=MessageFormatterFunctionRaw(summary_message))
 
 
 def alerts(projects: list[Project]) -> list[Any]:

@@ -49,6 +49,7 @@ ROWS = [
     "ec2: index page's longest wait while 2 instances start",
     "storing a JUnit report of 100 cases: test step",
     "storing a JUnit report of 100 cases: index page's longest wait",
+    "pipeline: first build's end to the triggered build's start, median",
     "GitHub check run calls per build (2 builds)",
     "GitHub calls per build, tokens included (2 builds)",
 ]

@@ -113,3 +113,17 @@ def test_stopping_drops_the_queued_runs_not_created() -> None:
     requests.stop()
     clock.advance(QUEUED_AFTER * 2)
     assert github.calls == []
+
+
+def test_an_adopted_check_run_is_neither_created_again_nor_queued() -> None:
+    requests, github, clock = runs()
+    requests.adopt(1, 42)  # a triggered builder's, made while its trigger ran
+    requests.requested(1, "o/r", QUEUED)
+    clock.advance(QUEUED_AFTER * 2)
+    assert github.calls == []
+    requests.send(1, "o/r", [STARTED])
+    github.answer()
+    requests.send(1, "o/r", [COMPLETED], done=True)
+    github.answer()
+    assert github.calls == [("in_progress", 42), ("completed", 42)]
+    assert requests.ids == {}
