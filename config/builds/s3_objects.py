@@ -77,15 +77,21 @@ def index_page(title: str, names: Iterable[str]) -> bytes:
 def thd_local_files(root: Path) -> dict[str, int]:
     """The regular files below ``root``, as ``/``-separated paths, with their sizes.
     Symbolic links (to files or directories) are left out and never followed, and so are
-    names that are not UTF-8 (no S3 key can hold them)."""
+    names that are not UTF-8 (no S3 key can hold them). A file with several names (hard
+    links, which the transfer's archive may hold) goes under its first name only: sent as
+    a few bytes each, its names would otherwise multiply what is put in S3 far past the
+    upload's limit."""
     found: dict[str, int] = {}
+    seen: set[tuple[int, int]] = set()
     for directory, subdirs, files in os.walk(root, followlinks=False):
-        subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
-        for name in files:
+        subdirs[:] = sorted(d for d in subdirs if not os.path.islink(os.path.join(directory, d)))
+        for name in sorted(files):
             path = os.path.join(directory, name)
             info = os.lstat(path)
             relative = PurePosixPath(Path(path).relative_to(root)).as_posix()
-            if stat.S_ISREG(info.st_mode) and _is_utf8(relative):
+            inode = (info.st_dev, info.st_ino)
+            if stat.S_ISREG(info.st_mode) and _is_utf8(relative) and inode not in seen:
+                seen.add(inode)
                 found[relative] = info.st_size
     return found
 

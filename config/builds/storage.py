@@ -24,14 +24,14 @@ from urllib.parse import quote
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import util
 from buildbot.process.buildstep import BuildStep
-from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
+from buildbot.process.results import CANCELLED, FAILURE, SKIPPED, SUCCESS
 from twisted.internet import defer, threads
 
 from config.builds import s3_objects
 from config.builds.trust import is_untrusted
 from config.builds.uploads import UPLOADED, build_parts
 from config.settings import S3Place, Settings
-from config.settings.storage import check_prefix
+from config.settings.storage import check_rendered
 
 STAGING = "s3-staging"
 """Below the master's directory: where uploads wait for their way to S3."""
@@ -108,6 +108,7 @@ class ToS3(BuildStep):
         self.where = staged(upload)
         self.prefix = util.Interpolate(place.prefix)
         self.stable = util.Interpolate(stable) if stable else None
+        self.stable_setting = stable or ""
         keys = access.key_secrets
         self.key_id = util.Secret(keys[0]) if keys else None
         self.secret = util.Secret(keys[1]) if keys else None
@@ -134,8 +135,8 @@ class ToS3(BuildStep):
     @defer.inlineCallbacks
     def _put(self, root: Path) -> Generator[Any, Any, int]:
         try:
-            prefix = check_prefix(self.prefix)
-            stable = check_prefix(self.stable) if self.stable else None
+            prefix = check_rendered(self.prefix, self.place.prefix)
+            stable = check_rendered(self.stable, self.stable_setting) if self.stable else None
         except ValueError as refused:
             return self._fail(f"prefix {refused}")
         if stable is not None and s3_objects.overlaps(prefix, stable):
@@ -151,6 +152,8 @@ class ToS3(BuildStep):
             )
             for target in [prefix, *([stable] if stable else [])]:
                 yield self._sync(client, root, target, files)
+                if self.stopped:
+                    return int(CANCELLED)
                 self.links[target] = self._address(client, target)
         except Exception as error:
             said = s3_objects.problem(error)
@@ -182,6 +185,8 @@ class ToS3(BuildStep):
                 break
         wanted: set[str] = set()
         for relative in sorted(files):
+            if self.stopped:  # the build was stopped: no more requests
+                return
             key = s3_objects.object_key(prefix, relative)
             wanted.add(key)
             yield threads.deferToThread(
@@ -192,7 +197,7 @@ class ToS3(BuildStep):
                 s3_objects.thd_put_index, client, bucket, prefix, list(files)
             )
             wanted.add(key)
-        if self.sync:
+        if self.sync and not self.stopped:
             gone = sorted(set(there) - wanted)
             for start in range(0, len(gone), s3_objects.DELETE_BATCH):
                 batch = gone[start : start + s3_objects.DELETE_BATCH]

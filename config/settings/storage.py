@@ -2,8 +2,8 @@
 step puts files in S3: a bucket and a key prefix.
 
 A prefix may name build properties (``docs/%(prop:version)s``); what it renders to is
-checked again when the build runs (:func:`check_prefix`), because a property such as the
-version comes from the build's own output.
+checked again when the build runs (:func:`check_rendered`), because a property such as
+the version comes from the build's own output.
 """
 
 from __future__ import annotations
@@ -52,6 +52,21 @@ def check_prefix(prefix: str) -> str:
     if problem is not None:
         raise ValueError(f"{show(prefix)} {problem}")
     return prefix.removesuffix("/")
+
+
+def check_rendered(rendered: str, configured: str) -> str:
+    """``rendered`` (``configured``, a settings' prefix, with the build's properties) as
+    :func:`check_prefix` takes it, and of as many parts as ``configured``: each property
+    fills one part. A property printed empty or with a ``/`` would otherwise move the
+    prefix up, over the other versions a publish deletes, or into one of them."""
+    prefix = check_prefix(rendered)
+    parts = configured.count("/") + 1
+    if rendered.endswith("/") or prefix.count("/") + 1 != parts:
+        raise ValueError(
+            f"{show(rendered)} must have {parts} parts as {show(configured)} does"
+            " (a property empty or with a /)"
+        )
+    return prefix
 
 
 def _prefix(value: str) -> str:

@@ -118,6 +118,13 @@ def test_local_files_leave_out_links_and_never_follow_them(tmp_path: Path) -> No
     assert thd_local_files(root) == {"index.html": 10, "sub/page.html": 5}
 
 
+def test_a_file_with_many_names_goes_once(tmp_path: Path) -> None:
+    (tmp_path / "big.bin").write_bytes(b"x" * 1000)
+    for n in range(50):
+        os.link(tmp_path / "big.bin", tmp_path / f"copy-{n:02}.bin")
+    assert thd_local_files(tmp_path) == {"big.bin": 1000}
+
+
 def test_etag_is_what_s3_gives_a_single_put(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"hello\n")
     assert etag(tmp_path / "f") == '"b1946ac92492d2347c6235b4d2611184"'

@@ -68,6 +68,28 @@ class ToS3Tests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         assert not Path(self.master.basedir, "s3-staging", "flocker").exists()
 
     @defer.inlineCallbacks
+    def test_a_version_printed_empty_fails_the_step(self) -> Any:
+        # docs/ would be the parent of every version: a publish would delete them all.
+        staged = self.start("")
+        self.expect_outcome(
+            FAILURE,
+            'prefix "docs/" must have 2 parts as "docs/%(prop:version)s" does'
+            " (a property empty or with a /)",
+        )
+        yield self.run_step()
+        assert not staged.exists()
+
+    @defer.inlineCallbacks
+    def test_a_version_with_a_slash_fails_the_step(self) -> Any:
+        self.start("0.9/api")  # into another version's place
+        self.expect_outcome(
+            FAILURE,
+            'prefix "docs/0.9/api" must have 2 parts as "docs/%(prop:version)s" does'
+            " (a property empty or with a /)",
+        )
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_stable_inside_the_prefix_fails_the_step(self) -> Any:
         self.start("1.0", sync=True, stable="docs/1.0/latest")
         self.expect_outcome(FAILURE, "stable docs/1.0/latest and prefix docs/1.0 hold one another")
