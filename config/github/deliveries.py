@@ -69,8 +69,9 @@ class Deliveries(service.BuildbotService):
         if not hasattr(self, "working"):
             self.directory = Path(self.master.basedir) / SPOOL
             self.delivered = Delivered(self.master)
-            self.working: dict[str, str] = {}
-            """The spool's files being written or processed, by name: their delivery ids."""
+            self.working: dict[str, list[str]] = {}
+            """The spool's files being written or processed, by name: their deliveries'
+            keys."""
             self.tries: dict[str, Tries] = {}
             """The spool's files whose processing failed, by name."""
             self.pool = ThreadPool(minthreads=1, maxthreads=1, name=SERVICE)
@@ -102,14 +103,16 @@ class Deliveries(service.BuildbotService):
         return threads.deferToThreadPool(self.master.reactor, self.pool, work, *args)
 
     def pending(self, delivery: spool.Delivery) -> bool:
-        """Whether a delivery of this id is in the spool and not processed yet."""
-        return delivery.id in self.working.values()
+        """Whether a delivery of this id, or a copy of its body, is in the spool and not
+        processed yet."""
+        keys = set(delivery.keys())
+        return any(keys.intersection(working) for working in self.working.values())
 
     @defer.inlineCallbacks
     def take(self, delivery: spool.Delivery) -> Generator[Any, Any, str]:
         """Write ``delivery`` to the spool; its name there, once it is on disk."""
         name = delivery.file_name()
-        self.working[name] = delivery.id
+        self.working[name] = delivery.keys()
         try:
             yield self._io(spool.write, self.directory, name, delivery)
         except BaseException:
@@ -182,7 +185,7 @@ class Deliveries(service.BuildbotService):
             tries = self.tries.get(name)
             if name in self.working or not self.running or (tries and tries.next_at > now):
                 continue
-            self.working[name] = ""
+            self.working[name] = []
             try:
                 delivery = yield self._io(spool.read, self.directory, name)
             except Exception as error:
@@ -193,7 +196,7 @@ class Deliveries(service.BuildbotService):
                 self.working.pop(name, None)
                 self.tries.pop(name, None)
                 continue
-            self.working[name] = delivery.id
+            self.working[name] = delivery.keys()
             try:
                 note = yield self.process(name, delivery)
                 log.msg(f"GitHub {delivery.event} {delivery.id}, from the spool: {note}")

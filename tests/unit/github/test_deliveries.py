@@ -119,10 +119,12 @@ class DeliveriesLeftInTheSpool(TestReactorMixin, unittest.TestCase):
         note = yield service.process(name, delivery)
         assert note == "no project builds someone/else"
         assert not service.pending(delivery)
-        # Unnamed deliveries are never taken for one another.
+        # A copy of a body being processed is pending too, under any id or none.
         unnamed = push("someone/else", spool.delivery_id(None))
         name = yield service.take(unnamed)
-        assert not service.pending(push("someone/else", spool.delivery_id(None)))
+        assert service.pending(push("someone/else", spool.delivery_id(None)))
+        assert service.pending(push("someone/else", "id-5"))
+        assert not service.pending(push("other/repo", spool.delivery_id(None)))
         yield service.process(name, unnamed)
         assert not (yield service.delivered.seen(unnamed.id))
         assert (yield service.delivered.seen(*unnamed.keys()))  # its body is known
