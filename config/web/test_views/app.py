@@ -5,6 +5,8 @@ The plugin fetches ``index.html`` (the overview) into the UI's own page; the bui
 history pages are pages of their own, linked from each test and lint step. Flask answers
 in Twisted's thread pool: every read of the master (:mod:`.queries`, and who the visitor
 is) runs in the reactor through ``blockingCallFromThread``, each a few bounded queries.
+That pool also serves logins, log compression and GitHub's calls, so the view holds at
+most :data:`AT_ONCE` of its threads: past that a visitor is answered ``503`` at once.
 
 All shown comes from builds, so it is hostile: the templates escape everything (a test
 named ``<img onerror=...>`` shows as text), links are built from ids and quoted names
@@ -14,12 +16,13 @@ resource from elsewhere. A visitor reads only where the REST API would let them 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from buildbot.process.results import statusToString
-from flask import Flask, Response, abort, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from twisted.internet import reactor
 from twisted.internet.threads import blockingCallFromThread
 
@@ -28,6 +31,8 @@ from config.web.auth import may_read_with_cookies
 from config.web.test_views import queries
 
 NAME = VIEW.rsplit("/", 1)[-1]
+AT_ONCE = 3
+"""The most requests the view answers at once (each holds a thread of Twisted's pool)."""
 HERE = Path(__file__).parent
 HEADERS = {
     "Content-Security-Policy": (
@@ -54,6 +59,20 @@ def make_app() -> Flask:
 
     def in_reactor(read: Callable[..., Any], *args: Any) -> Any:
         return blockingCallFromThread(reactor, read, master().data, *args)
+
+    answering = app.extensions["answering"] = threading.BoundedSemaphore(AT_ONCE)
+
+    @app.before_request
+    def few_at_once() -> Any:
+        g.answering = answering.acquire(blocking=False)
+        if not g.answering:
+            return Response("Busy: try again.\n", 503, mimetype="text/plain")
+        return None
+
+    @app.teardown_request
+    def done(_: BaseException | None) -> None:
+        if g.pop("answering", False):
+            answering.release()
 
     @app.before_request
     def readers_only() -> Any:

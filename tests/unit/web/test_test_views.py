@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from flask import render_template
 
-from config.web.test_views.app import HEADERS, make_app
+from config.web.test_views.app import AT_ONCE, HEADERS, make_app
 from config.web.test_views.queries import (
     BuildResults,
     Entry,
@@ -113,3 +113,15 @@ def test_pages_allow_no_script() -> None:
     policy = HEADERS["Content-Security-Policy"]
     assert policy.startswith("default-src 'none';")
     assert "script-src" not in policy and "unsafe" not in policy
+
+
+def test_past_its_share_of_threads_the_view_answers_busy_at_once() -> None:
+    app = make_app()
+    answering = app.extensions["answering"]
+    for _ in range(AT_ONCE):  # as many requests as it answers at once, still reading
+        assert answering.acquire(blocking=False)
+    with app.test_client() as client:
+        busy = client.get("/history/2?test=x")  # would hang on a reactor that is not there
+    assert (busy.status_code, busy.text) == (503, "Busy: try again.\n")
+    assert busy.headers["Content-Security-Policy"] == HEADERS["Content-Security-Policy"]
+    assert not answering.acquire(blocking=False)  # the busy answer released nothing
