@@ -67,6 +67,7 @@ def pull_request(
     fork: bool = True,
     association: str = "CONTRIBUTOR",
     draft: bool = False,
+    updated_at: str = "2026-01-02T03:04:05Z",
     **extra: Any,
 ) -> bytes:
     """A ``pull_request`` delivery as GitHub documents its payload."""
@@ -84,7 +85,7 @@ def pull_request(
             "author_association": association,
             "head": {"ref": head_ref, "sha": sha, "repo": {"full_name": head_repo}},
             "base": {"ref": base_ref, "repo": {"full_name": base_repo}},
-            "updated_at": "2026-01-02T03:04:05Z",
+            "updated_at": updated_at,
         },
         "repository": {"full_name": base_repo, "html_url": repo.url},
         "sender": {"login": "outsider" if fork else "member"},
@@ -178,10 +179,13 @@ def test_fork_pull_request_waits_for_approval_and_builds_merged_once_labeled(
         message = wait_for("the Zulip summary", summary)
         assert message["topic"] == "demo : PR #3"
         assert "Pull request [#3 Change number 3](https://github.example/" in message["content"]
-        # Approving an approved commit again builds nothing more.
-        assert "does not wait for approval" in deliver(
-            master, pull_request(repo, "labeled", 3, second, **APPROVED)
+        # Approving an approved commit again builds nothing more; the same delivery sent
+        # again is told as such.
+        again = pull_request(
+            repo, "labeled", 3, second, updated_at="2026-01-02T04:00:00Z", **APPROVED
         )
+        assert "does not wait for approval" in deliver(master, again)
+        assert "already received" in deliver(master, again)
 
 
 def test_pull_request_from_a_branch_builds_into_its_base_with_its_pushes(
