@@ -56,15 +56,15 @@ def check_prefix(prefix: str) -> str:
 
 def check_rendered(rendered: str, configured: str) -> str:
     """``rendered`` (``configured``, a settings' prefix, with the build's properties) as
-    :func:`check_prefix` takes it, and of as many parts as ``configured``: each property
-    fills one part. A property printed empty or with a ``/`` would otherwise move the
-    prefix up, over the other versions a publish deletes, or into one of them."""
+    :func:`check_prefix` takes it, and of at least as many parts as ``configured``: a
+    property printed empty would otherwise move the prefix up, to the parent of the other
+    versions a publish deletes. (A property may add parts: a branch holds ``/``.)"""
     prefix = check_prefix(rendered)
     parts = configured.count("/") + 1
-    if rendered.endswith("/") or prefix.count("/") + 1 != parts:
+    if rendered.endswith("/") or prefix.count("/") + 1 < parts:
         raise ValueError(
-            f"{show(rendered)} must have {parts} parts as {show(configured)} does"
-            " (a property empty or with a /)"
+            f"{show(rendered)} must have at least {parts} parts as {show(configured)} does"
+            " (a property printed empty)"
         )
     return prefix
 
