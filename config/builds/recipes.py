@@ -170,10 +170,11 @@ def _transfer(
     limits: Limits,
     locks: LockTable,
     masterdest: Any,
+    kind: type[uploads.BoundedUpload] = uploads.BoundedUpload,
     **link: Any,
 ) -> BuildStep:
     """The bounded transfer of ``step.source`` to ``masterdest`` on the master."""
-    return uploads.BoundedUpload(
+    return kind(
         budget=int(limits.upload_mb * MB),
         workersrc=step.source,
         masterdest=masterdest,
@@ -221,7 +222,8 @@ def _to_s3(
         flunkOnFailure=True,
         **how,
     )
-    return [_transfer(step, name, limits, locks, storage.staged(name)), put]
+    staging = _transfer(step, name, limits, locks, storage.staged(name), storage.StagedUpload)
+    return [staging, put]
 
 
 RECIPE_STEPS: dict[str, Callable[[Any, Limits, LockTable], BuildStep | list[BuildStep]]] = {

@@ -29,7 +29,7 @@ from twisted.internet import defer, threads
 
 from config.builds import s3_objects
 from config.builds.trust import is_untrusted
-from config.builds.uploads import UPLOADED, build_parts
+from config.builds.uploads import UPLOADED, BoundedUpload, build_parts
 from config.settings import S3Place, Settings
 from config.settings.storage import check_rendered
 
@@ -57,6 +57,20 @@ def s3_access(settings: Settings) -> S3Access:
     else:
         keys = None
     return S3Access(region, s3.endpoint_url if s3 else None, keys)
+
+
+class StagedUpload(BoundedUpload):
+    """The transfer of a directory to the master's staging, for its way to S3: not made
+    for untrusted code, which puts nothing in S3 (:class:`ToS3`), so that a fork's files
+    never land on the master's disk for nothing."""
+
+    @defer.inlineCallbacks
+    def run(self) -> Generator[Any, Any, int]:
+        if any(is_untrusted(request) for request in self.build.requests):
+            self.descriptionDone = [f"{self.name}: not sent for untrusted code"]
+            return int(SKIPPED)
+        result: int = yield super().run()
+        return result
 
 
 def staged(name: str) -> IRenderable:
@@ -118,14 +132,14 @@ class ToS3(BuildStep):
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
         root = Path(self.master.basedir, self.where)
-        if not root.is_dir():  # the upload failed and the build went on
-            self.descriptionDone = [f"{self.upload}: nothing to put in S3"]
-            return int(SKIPPED)
         try:
             if any(is_untrusted(request) for request in self.build.requests):
                 # The keys would write what a fork chose where it chose (a prefix may
                 # name the version its own build printed).
                 self.descriptionDone = [f"{self.upload}: not put in S3 for untrusted code"]
+                return int(SKIPPED)
+            if not root.is_dir():  # the upload failed and the build went on
+                self.descriptionDone = [f"{self.upload}: nothing to put in S3"]
                 return int(SKIPPED)
             result: int = yield self._put(root)
         finally:

@@ -16,7 +16,7 @@ from buildbot.process.results import FAILURE, SKIPPED
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from config.builds.storage import S3Access, ToS3
+from config.builds.storage import S3Access, StagedUpload, ToS3
 from config.settings import S3Place
 
 with warnings.catch_warnings():
@@ -103,6 +103,16 @@ class ToS3Tests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         self.expect_outcome(SKIPPED, "docs: not put in S3 for untrusted code (skipped)")
         yield self.run_step()
         assert not staged.exists()
+
+    @defer.inlineCallbacks
+    def test_untrusted_code_sends_nothing_to_the_master(self) -> Any:
+        self.setup_step(StagedUpload(budget=1024, workersrc="html", masterdest="x", name="docs"))
+        untrusted = Properties()
+        untrusted.setProperty("untrusted", True, "test")
+        self.build.requests = [SimpleNamespace(sources={}, properties=untrusted)]
+        # No command is expected on the worker: none may be sent.
+        self.expect_outcome(SKIPPED, "docs: not sent for untrusted code (skipped)")
+        yield self.run_step()
 
     @defer.inlineCallbacks
     def test_nothing_staged_is_skipped(self) -> Any:
