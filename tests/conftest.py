@@ -22,10 +22,7 @@ StartMaster = Callable[..., Master]
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     """A bare repository with one commit on master, and a work tree to push from."""
-    repository = GitRepo(tmp_path / "repo")
-    repository.commit({"README": "hello\n"}, "initial")
-    repository.push()
-    return repository
+    return GitRepo.started(tmp_path / "repo")
 
 
 MENDS_OFF = os.environ.get("TEST_MENDS") == "off"

@@ -86,6 +86,14 @@ class GitRepo:
         self._git(root, "clone", "--quiet", str(self.bare), str(self.work))
         self.git("checkout", "--quiet", "-B", main)
 
+    @classmethod
+    def started(cls, root: Path) -> GitRepo:
+        """A repository with one commit on master, pushed: what most tests build."""
+        repository = cls(root)
+        repository.commit({"README": "hello\n"}, "initial")
+        repository.push()
+        return repository
+
     @staticmethod
     def _git(cwd: Path, *args: str) -> str:
         env = {**GIT_ENV, "PATH": "/usr/local/bin:/usr/bin:/bin"}

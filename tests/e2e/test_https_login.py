@@ -50,9 +50,7 @@ class Front:
 @pytest.fixture(scope="module")
 def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
     root = tmp_path_factory.mktemp("https-login")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     with running_pebble(root / "pebble") as pebble:
         https = https_settings(pebble)
         public_url = f"https://localhost:{https['https_port']}/"

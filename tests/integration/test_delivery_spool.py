@@ -37,9 +37,7 @@ Setup = tuple[Master, GitRepo, RecordingServer]
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     """One master taking deliveries, its repository, and the GitHub API it calls."""
     root = tmp_path_factory.mktemp("spool")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     with RecordingServer(status=201) as github:
         document = local_settings(
             repo.url,

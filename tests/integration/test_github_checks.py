@@ -120,9 +120,7 @@ def check_run_delivery(
 @pytest.fixture(scope="module")
 def world(moto_session: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("checks")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     moto_session.reset()
     private, public = key_pair()
     people = [Person("boss", "Boss", {"repo": ["CI Admins"]}), Person("outsider", "Outsider")]

@@ -68,9 +68,7 @@ BUILDERS: list[dict[str, Any]] = [
 @pytest.fixture(scope="module")
 def master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master, GitRepo]]:
     root = tmp_path_factory.mktemp("limits")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     settings = local_settings(
         repo.url,
         BUILDERS,

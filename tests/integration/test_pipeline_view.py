@@ -76,9 +76,7 @@ class Pipeline:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     root = tmp_path_factory.mktemp("pipeline-view")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     private, public = key_pair()
     with (
         FakeGitHub(app=App(APP_ID, public, {"repo": 77})) as github,

@@ -74,9 +74,7 @@ def published(moto_session: Moto, tmp_path_factory: pytest.TempPathFactory) -> I
     # Of this fixture alone: moto_server serves the whole session.
     bucket = f"example-docs-{secrets.token_hex(4)}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": MOTO_REGION})
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     repo.branch("release/1.0")
     site = {
         "VERSION": "1.0.0\n",

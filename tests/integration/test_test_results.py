@@ -170,9 +170,7 @@ BUILDERS: list[dict[str, Any]] = [
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Master, dict[str, Any]]]:
     """The master, and each builder's build of one push."""
     root = tmp_path_factory.mktemp("test-results")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     settings = local_settings(repo.url, BUILDERS, limits={"reports_mb": 2.8})
     settings["workers"]["count"] = 4
     cluster = LocalCluster(root / "cluster", settings)

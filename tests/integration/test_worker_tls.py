@@ -44,9 +44,7 @@ class Link:
 @pytest.fixture(scope="module")
 def link(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Link]:
     root = tmp_path_factory.mktemp("worker-tls")
-    repo = GitRepo(root / "repo")
-    repo.commit({"README": "hello\n"}, "initial")
-    repo.push()
+    repo = GitRepo.started(root / "repo")
     passwords = {name: secrets.token_urlsafe(12) for name in ("remote", "distrustful")}
     steps = [{"kind": "run", "name": "speak", "command": COMMAND, "env": {"BUILD_SECRET": SECRET}}]
     settings = local_settings(
