@@ -32,10 +32,14 @@ class LongLivedObjects(BuildbotService):
         self._freeze_later(collect=self.configured)
         return super().reconfigServiceWithSibling(sibling)
 
+    pending: DelayedCall | None = None
+
+    def _cancel_pending(self) -> None:
+        if self.pending is not None and self.pending.active():
+            self.pending.cancel()
+
     def _freeze_later(self, collect: bool) -> None:
-        pending: DelayedCall | None = getattr(self, "pending", None)
-        if pending is not None and pending.active():
-            pending.cancel()
+        self._cancel_pending()
         self.pending = self.master.reactor.callLater(SETTLE, self._freeze, collect)
 
     @staticmethod
@@ -46,7 +50,5 @@ class LongLivedObjects(BuildbotService):
         gc.freeze()
 
     def stopService(self) -> Any:
-        pending: DelayedCall | None = getattr(self, "pending", None)
-        if pending is not None and pending.active():
-            pending.cancel()
+        self._cancel_pending()
         return super().stopService()

@@ -39,13 +39,13 @@ def newest_builds(
     master: Any, project: str, sha: str
 ) -> Generator[Any, Any, dict[int, dict[str, Any]]]:
     """Per builder id, the newest build of ``project`` at commit ``sha``."""
-    changes = yield master.data.get(
-        ("changes",), filters=[resultspec.Filter("revision", "eq", [sha])]
-    )
+    of_project = [
+        resultspec.Filter("revision", "eq", [sha]),
+        resultspec.Filter("project", "eq", [project]),
+    ]
+    changes = yield master.data.get(("changes",), filters=of_project)
     newest: dict[int, dict[str, Any]] = {}
     for change in changes:
-        if change["project"] != project:
-            continue
         builds = yield master.data.get(("changes", change["changeid"], "builds"))
         for build in builds:
             known = newest.get(build["builderid"])

@@ -129,11 +129,12 @@ class Deliveries(service.BuildbotService):
         aside after its last.
         """
         try:
-            if (yield self.delivered.seen(*delivery.keys())):
+            keys = delivery.keys()
+            if (yield self.delivered.seen(*keys)):
                 note = already_received(delivery)
             else:
                 note = yield self.events.accept(delivery.event, delivery.payload())
-                yield self.delivered.record(*delivery.keys())
+                yield self.delivered.record(*keys)
             yield self._io(spool.remove, self.directory, name)
         except ValueError:
             yield self._io(spool.remove, self.directory, name)

@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,14 @@ class Delivery:
         """Whether GitHub named it (so that a redelivery can be told)."""
         return not self.id.startswith(UNNAMED)
 
+    @cached_property
+    def _digest(self) -> str:
+        return f"sha256:{hashlib.sha256(self.body).hexdigest()}"
+
     def keys(self) -> list[str]:
         """What tells it processed before (:mod:`config.github.delivered`): its body's
-        digest, and GitHub's id when it named it."""
-        digest = f"sha256:{hashlib.sha256(self.body).hexdigest()}"
-        return [self.id, digest] if self.named else [digest]
+        digest (hashed once), and GitHub's id when it named it."""
+        return [self.id, self._digest] if self.named else [self._digest]
 
     def payload(self) -> dict[str, Any]:
         """The delivery's JSON object; ValueError for anything else."""
