@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import stat
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,7 @@ def prune(root: Path, cutoff: float) -> int:
         if marker.stat().st_mtime < cutoff:
             shutil.rmtree(marker.parent)
             deleted += 1
-    for directory, subdirectories, files in os.walk(root, topdown=False):
-        here = Path(directory)
-        for name in [*files, *subdirectories]:
-            if (here / name).is_symlink() and not (here / name).exists():
-                (here / name).unlink()
-        if here != root and not any(here.iterdir()):
-            here.rmdir()
+    _sweep(root, lambda path: not path.exists())  # a link whose target went
     return deleted
 
 
@@ -79,12 +74,18 @@ def prune_staged(root: Path, cutoff: float) -> int:
     went. A step unstages its files once S3 has them, so these are a stopped master's."""
     if not root.is_dir():
         return 0
+    return _sweep(root, lambda path: path.lstat().st_ctime < cutoff)
+
+
+def _sweep(root: Path, doomed: Callable[[Path], bool]) -> int:
+    """Delete, deepest first, what below ``root`` is not a directory and is ``doomed``,
+    then the directories left empty; how many went."""
     deleted = 0
-    for directory, _, files in os.walk(root, topdown=False):
+    for directory, _, _ in os.walk(root, topdown=False):
         here = Path(directory)
-        for name in files:
-            if (here / name).lstat().st_ctime < cutoff:
-                (here / name).unlink()
+        for path in list(here.iterdir()):  # what is left of it now
+            if not stat.S_ISDIR(path.lstat().st_mode) and doomed(path):
+                path.unlink()
                 deleted += 1
         if here != root and not any(here.iterdir()):
             here.rmdir()

@@ -26,7 +26,7 @@ from twisted.python import log
 
 from config.builds.conditions import PUSHED_TAG, is_tag_build, runs_here
 from config.builds.merge import MERGE_TARGET, MERGED
-from config.builds.trust import UNTRUSTED, is_untrusted
+from config.builds.trust import UNTRUSTED, builds_untrusted
 from config.settings import Builder, LockUse, Project, Settings
 
 PASSED = ("base", "pull_request", MERGED, MERGE_TARGET)
@@ -92,7 +92,7 @@ class TriggerNext(steps.Trigger):
         builders whose ``branches`` take this build's branch."""
         values = {name: self.getProperty(name) for name in self.passed}
         properties = {name: value for name, value in values.items() if value is not None}
-        if any(is_untrusted(request) for request in self.build.requests):
+        if builds_untrusted(self.build):
             properties[UNTRUSTED] = True
         if is_tag_build(self.build):
             properties[PUSHED_TAG] = True

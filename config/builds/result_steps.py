@@ -87,8 +87,8 @@ class ReportedTests(WorkerReports, Pytest):
         again, _ = yield self._cases("rerun reports")
         return again or []
 
-    def _count(self, cases: list[junit.Case]) -> None:
-        """The step's statistics from the reports (in place of the log's)."""
+    def _count(self, cases: list[junit.Case]) -> dict[str, int]:
+        """The step's statistics from the reports (in place of the log's); the counts."""
         counted = junit.counts(cases)
         passed = counted["passed"] + counted["flaky"]
         failed = counted["failed"] + counted["error"]
@@ -97,6 +97,7 @@ class ReportedTests(WorkerReports, Pytest):
         self.setStatistic("tests-failed", failed)
         self.setStatistic("tests-skipped", counted["skipped"])
         self.setStatistic("tests-errors", counted["error"])
+        return counted
 
     def _name_in_build(self, name: str, cases: list[junit.Case]) -> None:
         earlier = self.getProperty(name) or []
@@ -115,10 +116,9 @@ class ReportedTests(WorkerReports, Pytest):
             cases = junit.after_rerun(cases, again)
         failing = [case for case in cases if case.failing]
         self.flaky = [case for case in cases if case.outcome == "flaky"]
-        self._count(cases)
+        counted = self._count(cases)
         self._name_in_build(FAILED_TESTS, failing)
         self._name_in_build(FLAKY_TESTS, self.flaky)
-        counted = junit.counts(cases)
         yield stored_results.store(
             self,
             "JUnit XML: " + " ".join(self.reports),

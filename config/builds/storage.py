@@ -28,7 +28,7 @@ from buildbot.process.results import CANCELLED, FAILURE, SKIPPED, SUCCESS
 from twisted.internet import defer, threads
 
 from config.builds import s3_objects
-from config.builds.trust import is_untrusted
+from config.builds.trust import builds_untrusted
 from config.builds.uploads import UPLOADED, BoundedUpload, build_parts
 from config.settings import S3Place, Settings
 from config.settings.storage import check_rendered
@@ -66,7 +66,7 @@ class StagedUpload(BoundedUpload):
 
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
-        if any(is_untrusted(request) for request in self.build.requests):
+        if builds_untrusted(self.build):
             self.descriptionDone = [f"{self.name}: not sent for untrusted code"]
             return int(SKIPPED)
         result: int = yield super().run()
@@ -133,7 +133,7 @@ class ToS3(BuildStep):
     def run(self) -> Generator[Any, Any, int]:
         root = Path(self.master.basedir, self.where)
         try:
-            if any(is_untrusted(request) for request in self.build.requests):
+            if builds_untrusted(self.build):
                 # The keys would write what a fork chose where it chose (a prefix may
                 # name the version its own build printed).
                 self.descriptionDone = [f"{self.upload}: not put in S3 for untrusted code"]

@@ -27,6 +27,11 @@ def is_untrusted(request: Any) -> bool:
     return bool(request.properties.getProperty(UNTRUSTED))
 
 
+def builds_untrusted(build: Any) -> bool:
+    """Whether a build (Buildbot's ``Build``) builds untrusted code for any of its requests."""
+    return any(is_untrusted(request) for request in build.requests)
+
+
 def keeps_trust(untrusted_workers: Iterable[str]) -> Callable[[Any, Any, Any], bool]:
     """A builder's ``canStartBuild``: untrusted requests start on the named workers only,
     trusted ones anywhere else."""
