@@ -21,6 +21,7 @@ from twisted.internet import defer, task, threads
 from twisted.python import log, threadpool
 
 from config.workers.ec2.aws import problem, thd_tagged, thd_terminate
+from config.workers.ec2.launch import tags_of
 from config.workers.ec2.master_id import MASTER_ID_TAG, master_id
 from config.workers.ec2.retry import Backoff, transient
 
@@ -207,7 +208,7 @@ class Ec2Calls(SharedService):
                 self._leaked(worker, instance)
 
     def _leaked(self, worker: SpotWorker, instance: dict[str, Any]) -> None:
-        tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+        tags = tags_of(instance)
         # An error line: the ops stream (config/zulip/errors.py) carries it to Zulip.
         log.msg(
             f"EC2 sweep: terminating instance {instance['InstanceId']} "

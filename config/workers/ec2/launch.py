@@ -52,10 +52,6 @@ CAPACITY_ERRORS = frozenset(
 """AWS's answers that another instance type, subnet or market may not get."""
 
 
-RETRIED = frozenset({"RequestLimitExceeded", "InternalError", "Unavailable", "ServiceUnavailable"})
-"""Launch answers worth asking again for the same offer, after a while."""
-
-
 @dataclass(frozen=True)
 class Offer:
     """One way to launch an instance: its type, its subnet (None: the default) and market."""
@@ -89,6 +85,11 @@ def image_name_pattern(ami_name: str) -> re.Pattern[str]:
     return re.compile(rf"{re.escape(ami_name)}(?:/\d{{8}}\.\d{{6}})?")
 
 
+def tags_of(resource: Mapping[str, Any]) -> dict[str, str]:
+    """An instance's or image's tags (AWS gives a list of ``Key``/``Value`` pairs)."""
+    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
+
+
 def newest_image(
     images: Sequence[Mapping[str, Any]], ami_name: str, production_only: bool
 ) -> Mapping[str, Any] | None:
@@ -96,7 +97,7 @@ def newest_image(
     pattern = image_name_pattern(ami_name)
 
     def fits(image: Mapping[str, Any]) -> bool:
-        tags = {t["Key"]: t["Value"] for t in image.get("Tags", [])}
+        tags = tags_of(image)
         return (
             image.get("State") == "available"
             and pattern.fullmatch(image.get("Name") or "") is not None

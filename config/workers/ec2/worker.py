@@ -59,7 +59,14 @@ from config.workers.ec2.aws import (
 )
 from config.workers.ec2.calls import Ec2Calls
 from config.workers.ec2.cost import Spending, Usage, thd_spot_price
-from config.workers.ec2.launch import CAPACITY_ERRORS, Launch, Offer, newest_image, offers
+from config.workers.ec2.launch import (
+    CAPACITY_ERRORS,
+    Launch,
+    Offer,
+    newest_image,
+    offers,
+    tags_of,
+)
 from config.workers.ec2.master_id import MASTER_ID_TAG
 from config.workers.ec2.retry import transient
 from config.workers.passwords import RenewedPasswords
@@ -147,7 +154,7 @@ class SpotWorker(RenewedPasswords):
 
     def owns(self, instance: Mapping[str, Any]) -> bool:
         """Whether ``instance`` (as AWS describes it) is this worker's, running or starting."""
-        tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+        tags = tags_of(instance)
         instance_id = instance["InstanceId"]
         return instance_id == self.instance_id or bool(
             {instance_id, tags.get(LAUNCH_TAG)} & self.claims
