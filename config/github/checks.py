@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import Any
 
-from buildbot.process.results import FAILURE, RETRY
+from buildbot.process.results import RETRY
 from buildbot.reporters.base import ReporterBase
 from buildbot.reporters.generators.build import BuildStartEndStatusGenerator
 from buildbot.reporters.generators.buildrequest import BuildRequestGenerator
@@ -38,20 +38,28 @@ from config.github.api import GitHubApi
 from config.github.pipeline_statuses import TRIGGERED, TriggeredStatus
 from config.github.repositories import owner_and_name
 from config.github.request_runs import RequestRuns
-from config.github.statuses import StatusFormatter, context, hides_failure
+from config.github.statuses import StatusFormatter, built_revision, context, expected_failure
 from config.settings import GitHub, Settings
 
 
 def commit_of(build: dict[str, Any]) -> tuple[str, str] | None:
     """``(owner/name, sha)`` a build reports on: its source stamp's repository and revision
     (a forced build's: the commit it checked out)."""
-    built = build.get("properties", {}).get("got_revision", (None,))[0]
+    built = built_revision(build)
     for sourcestamp in build["buildset"].get("sourcestamps") or []:
         found = owner_and_name(sourcestamp.get("repository") or "")
-        revision = sourcestamp.get("revision") or (built if isinstance(built, str) else None)
+        revision = sourcestamp.get("revision") or built
         if found and revision:
             return "/".join(found), str(revision)
     return None
+
+
+def run_body(build: dict[str, Any], builder: str, sha: str) -> dict[str, Any]:
+    """What names ``builder``'s check run on ``sha``, linked to ``build``."""
+    body: dict[str, Any] = {"name": context(builder), "head_sha": sha}
+    if build.get("url"):
+        body["details_url"] = build["url"]
+    return body
 
 
 class CheckRunPush(NoBlamelist, ReporterBase):
@@ -123,13 +131,8 @@ class CheckRunPush(NoBlamelist, ReporterBase):
             return
         repository, sha = commit
         key = (repository, sha, builder)
-        body: dict[str, Any] = {
-            "name": context(builder),
-            "head_sha": sha,
-            "output": {"title": description, "summary": description},
-        }
-        if build.get("url"):
-            body["details_url"] = build["url"]
+        body = run_body(build, builder, sha)
+        body["output"] = {"title": description, "summary": description}
         if not build.get("complete"):
             run = yield self.api.check_run(repository, {**body, "status": "queued"})
             if run is not None:
@@ -149,9 +152,7 @@ class CheckRunPush(NoBlamelist, ReporterBase):
         if complete and build.get("results") == RETRY:
             return  # the request builds again: its check run goes on
         name = build["builder"]["name"]
-        body: dict[str, Any] = {"name": context(name), "head_sha": sha}
-        if build.get("url"):
-            body["details_url"] = build["url"]
+        body = run_body(build, name, sha)
         if not complete:
             started = bool(build.get("started_at"))
             body["status"] = "in_progress" if started else "queued"
@@ -174,10 +175,7 @@ def completion(
 ) -> Generator[Any, Any, list[dict[str, Any]]]:
     """The requests that complete a build's check run (``body`` names it): the conclusion
     with the first 50 annotations, then the rest of at most ``cap``, 50 a request."""
-    properties = build.get("properties", {})
-    expected = hides_failure(
-        build.get("results") == FAILURE, lambda name: properties.get(name, (None,))[0]
-    )
+    expected = expected_failure(build)
     if "buildid" in build:
         findings = yield check_output.read_findings(
             master, build["buildid"], build.get("url") or ""

@@ -20,7 +20,7 @@ from buildbot.reporters.message import MessageFormatterFunction
 from twisted.internet import defer
 
 from config.builds.branches import on_branches
-from config.github.statuses import CommitStatusPush
+from config.github.statuses import CommitStatusPush, build_property
 from config.settings import Builder, GitHub, Project, Settings
 
 TRIGGERED = "triggered"
@@ -52,10 +52,11 @@ class TriggeredStatus(BuildStartEndStatusGenerator):
         report: dict[str, Any] | None = yield super().generate(master, reporter, key, build)
         if report is None:
             return None
+
         properties = build.get("properties", {})
 
         def prop(name: str) -> Any:
-            return properties.get(name, (None,))[0]
+            return build_property(build, name)
 
         runs = on_branches(
             self.target.branches,

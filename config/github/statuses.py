@@ -38,15 +38,28 @@ def hides_failure(failed: bool, prop: Callable[[str], Any]) -> bool:
     return failed and bool(prop("expected_failure")) and not prop("report-expected-failures")
 
 
+def build_property(build: dict[str, Any], name: str) -> Any:
+    """A property of a build as the data API gives it (``{name: (value, source)}``)."""
+    return build.get("properties", {}).get(name, (None,))[0]
+
+
+def expected_failure(build: dict[str, Any]) -> bool:
+    """:func:`hides_failure` for a build as the data API gives it."""
+    return hides_failure(build.get("results") == FAILURE, lambda name: build_property(build, name))
+
+
+def built_revision(build: dict[str, Any]) -> str | None:
+    """The commit a build checked out (a forced build names no revision of its own)."""
+    built = build_property(build, "got_revision")
+    return built if isinstance(built, str) else None
+
+
 def describe(build: dict[str, Any], superseded_by: str | None = None) -> str:
     """The short description GitHub shows next to a status."""
     if build.get("complete") and build.get("results") == CANCELLED and superseded_by:
         return f"Superseded by {superseded_by[:12]}."
     if build.get("complete"):
-        properties = build.get("properties", {})
-        if hides_failure(
-            build.get("results") == FAILURE, lambda name: properties.get(name, (None,))[0]
-        ):
+        if expected_failure(build):
             return "Expected failure: build failed (listed in failing_builders)."
         return _OUTCOMES.get(build.get("results"), "Build errored.")
     if build.get("started_at"):
@@ -91,9 +104,9 @@ class CommitStatusPush(NoBlamelist, GitHubStatusPush):
     def sendMessage(self, reports: list[dict[str, Any]]) -> Any:
         """A forced build names no revision: its status goes to the commit it checked out."""
         build = reports[0]["builds"][0]
-        built = build.get("properties", {}).get("got_revision", (None,))[0]
+        built = built_revision(build)
         for sourcestamp in build["buildset"].get("sourcestamps") or []:
-            if not sourcestamp.get("revision") and isinstance(built, str):
+            if not sourcestamp.get("revision") and built:
                 sourcestamp["revision"] = built
         return super().sendMessage(reports)
 
