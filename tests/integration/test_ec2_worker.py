@@ -18,7 +18,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from buildbot.interfaces import LatentWorkerFailedToSubstantiate
 from buildbot.process.properties import Properties
-from buildbot.test.fake import fakemaster, fakeprotocol
+from buildbot.test.fake import fakeprotocol
 from buildbot.test.fake.reactor import NonThreadPool
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.util.logging import LoggingMixin
@@ -34,6 +34,7 @@ from config.workers.ec2.calls import Ec2Calls
 from config.workers.ec2.master_id import MASTER_ID_TAG, master_id
 from config.workers.ec2.retry import Backoff
 from config.workers.ec2.worker import SpotWorker
+from tests.fake_master import make_master
 from tests.harness import MOTO_REGION, Moto
 from tests.instances import assignments, user_data
 from tests.stock import stock
@@ -157,7 +158,7 @@ class MotoWorkers(TestReactorMixin, LoggingMixin, unittest.TestCase):
         self.ec2.create_key_pair(KeyName="hybrid-master")
         # What AWS lately had no capacity for is remembered per master process.
         SpotWorker.short_of_capacity.clear()
-        self.master = yield fakemaster.make_master(
+        self.master = yield make_master(
             self,
             wantData=True,
             with_secrets={

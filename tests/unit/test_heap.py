@@ -13,10 +13,10 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from config.heap import SETTLE, LongLivedObjects
+from tests.fake_master import make_master
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
     warnings.simplefilter("ignore")
-    from buildbot.test.fake import fakemaster
     from buildbot.test.reactor import TestReactorMixin
 
 
@@ -36,7 +36,7 @@ class Frozen(TestReactorMixin, unittest.TestCase):
         self.setup_test_reactor()
         self.addCleanup(gc.unfreeze)
         gc.unfreeze()
-        self.master = yield fakemaster.make_master(self)
+        self.master = yield make_master(self)
         self.service = LongLivedObjects()
         yield self.service.setServiceParent(self.master)
         yield self.master.startService()

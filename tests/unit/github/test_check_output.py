@@ -26,12 +26,12 @@ from config.github.api import waiting_check_run
 from config.github.check_output import Finding, Findings
 from config.settings import SettingsError, validate
 from tests.fake_github import check_run_problem
+from tests.fake_master import make_master
 from tests.unit.settings.test_settings import GOOD, message
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
     warnings.simplefilter("ignore")
     from buildbot.test import fakedb
-    from buildbot.test.fake import fakemaster
     from buildbot.test.reactor import TestReactorMixin
 
 
@@ -212,7 +212,7 @@ class StoredResults(TestReactorMixin, unittest.TestCase):
     @defer.inlineCallbacks
     def stored(self) -> Generator[Any, Any, None]:
         self.setup_test_reactor()
-        self.master = yield fakemaster.make_master(self, wantData=True, wantDb=True)
+        self.master = yield make_master(self, wantData=True, wantDb=True)
         yield self.master.db.insert_test_data(
             [
                 fakedb.Master(id=1),

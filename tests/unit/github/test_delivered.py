@@ -10,9 +10,9 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from config.github.delivered import DAY, KEEP_DAYS, PER_DAY, Delivered, added, holds, slot
+from tests.fake_master import make_master
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
-    from buildbot.test.fake import fakemaster
     from buildbot.test.reactor import TestReactorMixin
 
 
@@ -47,7 +47,7 @@ class DeliveredInTheDatabase(TestReactorMixin, unittest.TestCase):
     def setUp(self) -> Any:
         self.setup_test_reactor()
         self.reactor.advance(1000 * DAY + 3600)
-        made = defer.ensureDeferred(fakemaster.make_master(self, wantDb=True))
+        made = make_master(self, wantDb=True)
         return made.addCallback(lambda master: setattr(self, "master", master))
 
     @defer.inlineCallbacks

@@ -4,8 +4,6 @@ started again, a redelivery builds nothing, and a payload that can never build i
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,9 +16,9 @@ from config.github import spool
 from config.github.deliveries import SPOOL, Deliveries, already_received
 from config.github.spool import Delivery
 from config.settings import PullRequests
+from tests.fake_master import make_master
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
-    from buildbot.test.fake import fakemaster
     from buildbot.test.reactor import TestReactorMixin
 
 
@@ -51,12 +49,12 @@ def push(repository: str, delivery: str) -> Delivery:
 class DeliveriesLeftInTheSpool(TestReactorMixin, unittest.TestCase):
     def setUp(self) -> Any:
         self.setup_test_reactor()
-        self.basedir = Path(tempfile.mkdtemp(prefix="deliveries-"))
-        self.addCleanup(shutil.rmtree, self.basedir, True)
-        made = defer.ensureDeferred(
-            fakemaster.make_master(self, wantDb=True, wantMq=True, basedir=str(self.basedir))
-        )
-        return made.addCallback(lambda master: setattr(self, "master", master))
+        made = make_master(self, wantDb=True, wantMq=True)
+        return made.addCallback(self.made)
+
+    def made(self, master: Any) -> None:
+        self.master = master
+        self.basedir = Path(master.basedir)
 
     def leave(self, *deliveries: Delivery) -> list[str]:
         """What a master killed after its answers left in the spool."""
