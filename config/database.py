@@ -34,14 +34,18 @@ def build(settings: Settings) -> dict[str, Any]:
     return {"db_url": url, "engine_kwargs": {"poolclass": QueuePool, "pool_size": 1}}
 
 
-CACHED = ("Changes", "chdicts", "ssdicts", "BuildsetProperties", "objectids")
+CACHED = ("Changes", "chdicts", "ssdicts", "BuildsetProperties", "objectids", "BuildRequests")
 CACHES = {name: 200 for name in CACHED}
 """Buildbot's ``caches``: how many rows of each kind it keeps in memory.
 
 Buildbot keeps one of most kinds by default, so in a burst each build's scheduling,
 collapsing, reporters and pages read the same change, source stamp and buildset
-properties again. These rows never change once written (and state object ids never
-at all), so a kept one cannot go stale, on one master or several; 200 hold a busy burst.
+properties again, and the build request distributor makes each waiting request's
+object (its buildset, properties, source stamps and changes: four reads) again at every
+look for work. These rows never change once written (and state object ids never at all;
+a request's object holds only what its row, its buildset's reason, properties and
+sources were made with, none of which Buildbot updates), so a kept one cannot go stale,
+on one master or several; 200 hold a busy burst.
 """
 
 
