@@ -11,6 +11,10 @@ master of a cluster and a restarted master find them: one value per day, in
 ``KEEP_DAYS + 1`` slots used in turn, so the table never holds more than that many values;
 each day keeps at most :data:`PER_DAY` ids (past that, its oldest are forgotten). GitHub
 lets a delivery be redelivered for 3 days.
+
+A day long gone (:data:`SETTLED`) gets no new keys on any master, so each master reads
+it once and keeps its keys in memory: a delivery reads today's value only, not the whole
+week's, whose size grows with the deliveries of the week.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from twisted.internet import defer
 KEEP_DAYS = 7
 PER_DAY = 10000
 DAY = 24 * 3600
+SETTLED = 3600
+"""How long after a day's end its keys are still read from the database: a master whose
+clock is behind ours may add to it meanwhile; no master does later."""
 
 
 def slot(day: int) -> str:
@@ -36,10 +43,10 @@ def kept_days(now: float) -> range:
     return range(today - KEEP_DAYS, today + 1)
 
 
-def holds(value: Any, day: int, key: str) -> bool:
-    """Whether a slot's value holds ``key`` among the keys of ``day`` (and not of an
-    older day that used the same slot)."""
-    return bool(value) and value.get("day") == day and key in value.get("ids", [])
+def keys_of(value: Any, day: int) -> frozenset[str]:
+    """The keys a slot's value holds for ``day`` (none of an older day that used the same
+    slot)."""
+    return frozenset(value["ids"]) if value and value.get("day") == day else frozenset()
 
 
 def added(value: Any, day: int, *keys: str) -> dict[str, Any]:
@@ -57,6 +64,8 @@ class Delivered:
         self.master = master
         self.lock = defer.DeferredLock()
         self._objectid: int | None = None
+        self._settled: dict[int, frozenset[str]] = {}
+        """The keys of the kept days that are :data:`SETTLED`, by day."""
 
     @defer.inlineCallbacks
     def _object(self) -> Generator[Any, Any, int]:
@@ -71,9 +80,17 @@ class Delivered:
         """Whether a delivery with any of ``keys`` was processed in the last
         :data:`KEEP_DAYS` days."""
         objectid = yield self._object()
-        for day in kept_days(self.master.reactor.seconds()):
-            value = yield self.master.db.state.getState(objectid, slot(day), None)
-            if any(holds(value, day, key) for key in keys):
+        now = self.master.reactor.seconds()
+        days = kept_days(now)
+        self._settled = {day: found for day, found in self._settled.items() if day in days}
+        for day in days:
+            found = self._settled.get(day)
+            if found is None:
+                value = yield self.master.db.state.getState(objectid, slot(day), None)
+                found = keys_of(value, day)
+                if (day + 1) * DAY + SETTLED <= now:
+                    self._settled[day] = found
+            if not found.isdisjoint(keys):
                 return True
         return False
 
