@@ -98,6 +98,7 @@ class Metrics(WebPage):
     def reconfigService(self, checker: PasswordAuth | None = None) -> Generator[Any, Any, None]:
         self.checker = checker
         if not hasattr(self, "finished"):
+            self._builder_names: dict[int, str] = {}
             self.finished = Counter(
                 "buildbot_builds_finished",
                 "Builds finished since the master started, by result",
@@ -126,9 +127,18 @@ class Metrics(WebPage):
         yield super().stopService()
 
     @defer.inlineCallbacks
+    def _builder_name(self, builderid: int) -> Generator[Any, Any, str]:
+        """A builder's name, read once: Buildbot never gives an id another name."""
+        if builderid not in self._builder_names:
+            builder = yield self.master.data.get(("builders", builderid))
+            if not builder:
+                return str(builderid)
+            self._builder_names[builderid] = builder["name"]
+        return self._builder_names[builderid]
+
+    @defer.inlineCallbacks
     def _build_finished(self, key: Any, build: dict[str, Any]) -> Generator[Any, Any, None]:
-        builder = yield self.master.data.get(("builders", build["builderid"]))
-        name = builder["name"] if builder else str(build["builderid"])
+        name = yield self._builder_name(build["builderid"])
         self.finished.labels(name, statusToString(build["results"])).inc()
         if build.get("started_at") and build.get("complete_at"):
             took = _seconds(build["complete_at"]) - _seconds(build["started_at"])
