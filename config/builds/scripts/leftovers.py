@@ -41,7 +41,8 @@ def main() -> int:
         except OSError:
             continue
         ended.append(f"ended {pid} {commands[pid]}")
-    print("\n".join(ended))
+    for line in ended:
+        print(line)
     return 0
 
 
