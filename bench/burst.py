@@ -21,6 +21,7 @@ from bench.cluster import (
 from bench.profile import Profile, sampled
 from bench.report import Row
 from tests.harness import GitRepo, Master
+from tests.integration.test_metrics import scrape
 from tests.integration.test_webhook import deliver, push_payload, sign
 from tests.recording_server import RecordingServer
 
@@ -65,6 +66,12 @@ def _shell(root: Path, repo: GitRepo, names: list[str]) -> float:
     if any(lane.wait() != 0 for lane in running_lanes):
         raise RuntimeError("the shell baseline failed")
     return time.monotonic() - started
+
+
+def statements(master: Master) -> float:
+    """The SQL statements the master has sent to its database so far (``/metrics``; the
+    scrape's own reads among them)."""
+    return scrape(master, login=None)["buildbot_database_statements_total{}"]
 
 
 SHOWN_SHARE = 0.02
@@ -118,12 +125,17 @@ def measure(
 
         pid = master.cluster.processes[0].pid
         with sampled(pid, root / "profile") if profile else nullcontext(Profile()) as samples:
+            sent = statements(master)
+            per_scrape = statements(master) - sent
+            sent += per_scrape
             cpu = master_cpu_seconds(master)
             started = time.monotonic()
             deliver_all(repo, master, heads)
             events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
             wall = max(e.at for e in events.events if e.kind == "finished") - started
             cpu = master_cpu_seconds(master) - cpu
+        master.wait_idle()  # the last build's reporters and log compression are its work too
+        sent = statements(master) - per_scrape - sent
         end_rss = master_rss_mb(master)
         failed = [b for b in master.builds(complete="true") if b["results"] != 0]
         if failed:
@@ -147,5 +159,6 @@ def measure(
         ),
         Row("burst: master CPU per build", cpu / builds, "s/build"),
         *_attribution(samples, cpu / builds),
+        Row("burst: database statements per build", sent / builds, "/build"),
         Row("master RSS end of burst", end_rss, "MB", idle_rss, "before the burst"),
     ]

@@ -14,7 +14,11 @@ from bench.cluster import FEATURES
 from bench.report import Row
 
 # The figures a feature's cost shows in.
-FIGURES = ("burst: master overhead per build", "burst: master CPU per build")
+FIGURES = (
+    "burst: master overhead per build",
+    "burst: master CPU per build",
+    "burst: database statements per build",
+)
 
 
 def measure(root: Path, builds: int) -> list[Row]:

@@ -19,6 +19,7 @@ FIGURES = (
     "push to build start, median",
     "burst: master overhead per build",
     "burst: master CPU per build",
+    "burst: database statements per build",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
@@ -20,6 +21,7 @@ def build(settings: Settings) -> dict[str, Any]:
     up only the work that needs the database, while web requests, webhooks and worker
     links are answered.
     """
+    count_statements()
     url = settings.buildmaster.db_url
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
@@ -47,6 +49,27 @@ a request's object holds only what its row, its buildset's reason, properties an
 sources were made with, none of which Buildbot updates), so a kept one cannot go stale,
 on one master or several; 200 hold a busy burst.
 """
+
+
+STATEMENTS = Counter(
+    "buildbot_database_statements",
+    "SQL statements the master sent to its database since it started",
+    registry=None,
+)
+"""Shown on ``/metrics``: the database is most of the master's work per build, and the
+number of statements per build tells a change that adds to it from one that does not
+whatever else runs on the machine (``make bench`` shows it per build)."""
+
+
+def count_statements() -> None:
+    """Every statement the master's database engine sends counts in :data:`STATEMENTS`
+    (SQLAlchemy's public event API; an addition, well under a microsecond)."""
+    if not event.contains(Engine, "before_cursor_execute", _count_statement):
+        event.listen(Engine, "before_cursor_execute", _count_statement)
+
+
+def _count_statement(*_event: Any) -> None:
+    STATEMENTS.inc()
 
 
 def sqlite_commits_without_fsync() -> None:

@@ -1,8 +1,9 @@
 """``/metrics``: what the master is doing, in Prometheus' text format, on the web UI's port.
 
 Queue and running builds are read from Buildbot's data API at each scrape; finished
-builds and their durations are counted as they finish (a counter, as Prometheus expects:
-it starts again at zero when the master restarts). EC2 numbers come from the spot
+builds and their durations are counted as they finish, the statements sent to the
+database as they are sent (counters, as Prometheus expects: they start again at zero
+when the master restarts). EC2 numbers come from the spot
 workers' own state, so a scrape never calls AWS.
 """
 
@@ -24,6 +25,7 @@ from twisted.logger import Logger
 from twisted.web import server
 from twisted.web.resource import Resource
 
+from config.database import STATEMENTS
 from config.settings import Settings
 from config.web.auth import PasswordAuth, passwords
 from config.web.pages import WebPage
@@ -185,7 +187,7 @@ class Metrics(WebPage):
         """The whole exposition for one scrape."""
         snapshot = yield self.snapshot()
         registry = CollectorRegistry(auto_describe=False)
-        for collector in (snapshot, self.finished, self.durations):
+        for collector in (snapshot, self.finished, self.durations, STATEMENTS):
             registry.register(collector)
         return generate_latest(registry)
 

@@ -32,6 +32,7 @@ ROWS = [
     "burst: master overhead per build",
     "burst: master CPU per build",
     ATTRIBUTION,
+    "burst: database statements per build",
     "master RSS end of burst",
     "scale: 6 pushes over 3 branches: builds run",
     "scale: 6 pushes over 3 branches: master CPU per build",

@@ -74,6 +74,8 @@ def test_metrics_follow_builds_behind_a_login(
     assert before["buildbot_ec2_instances_running{}"] == 0
     assert before["buildbot_ec2_instances_starting{}"] == 0
     assert finished(before) == []
+    statements = before["buildbot_database_statements_total{}"]
+    assert statements > 0  # the master's start wrote its builders and workers
 
     # One worker: while one builder waits for the flag, the other waits for the worker.
     repo.branch("feature")
@@ -102,6 +104,8 @@ def test_metrics_follow_builds_behind_a_login(
     assert after["buildbot_builds_finished_total{builder=b,result=success}"] == 1
     assert after["buildbot_build_duration_seconds_count{builder=a}"] == 1
     assert after["buildbot_build_duration_seconds_bucket{builder=a,le=+Inf}"] == 1
+    # Two builds are dozens of statements each: changes, requests, steps, logs.
+    assert after["buildbot_database_statements_total{}"] > statements + 100
     assert not [
         k for k in after if k.startswith(("buildbot_builds_pending{b", "buildbot_builds_running{b"))
     ]
