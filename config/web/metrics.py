@@ -3,8 +3,8 @@
 Queue and running builds are read from Buildbot's data API at each scrape; finished
 builds and their durations are counted as they finish, the statements sent to the
 database as they are sent (counters, as Prometheus expects: they start again at zero
-when the master restarts). EC2 numbers come from the spot
-workers' own state, so a scrape never calls AWS.
+when the master restarts). EC2 numbers come from the spot workers' own state, so a
+scrape never calls AWS.
 """
 
 from __future__ import annotations
