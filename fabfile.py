@@ -290,7 +290,7 @@ def _proxy(target: Target, image: str) -> None:
     config_file = f"{target.deploy.settings_dir}/{target.name}.Caddyfile"
     _install(target, caddyfile.render(target.settings), config_file, owner=0)
     options = [f"--volume={config_file}:{caddyfile.CADDYFILE}:ro"]
-    options += [f"--volume={host}:{inside}:ro" for host, inside in caddyfile.mounts(https).items()]
+    options += [f"--volume={host}:{inside}:ro" for inside, host in caddyfile.mounts(https).items()]
     options += [
         f"--volume={target.deploy.volume}-https:{caddyfile.STORAGE}",
         f"--env=XDG_DATA_HOME={caddyfile.STORAGE}/data",

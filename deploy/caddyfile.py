@@ -20,13 +20,14 @@ STORAGE = "/srv/caddy"
 
 
 def mounts(https: Https) -> dict[str, str]:
-    """The host's files the proxy reads: host path -> path in its container."""
+    """The host's files the proxy reads: path in its container -> host path (one host
+    file may be mounted twice: a PEM file holding both the certificate and its key)."""
     named = {
-        https.certificate_file: CERTIFICATE,
-        https.key_file: KEY,
-        https.acme_ca_root: ACME_CA_ROOT,
+        CERTIFICATE: https.certificate_file,
+        KEY: https.key_file,
+        ACME_CA_ROOT: https.acme_ca_root,
     }
-    return {host: inside for host, inside in named.items() if host is not None}
+    return {inside: host for inside, host in named.items() if host is not None}
 
 
 def _quote(value: str) -> str:

@@ -62,7 +62,7 @@ def test_acme_certificates_from_the_named_directory_behind_a_redirect_and_hsts()
         "}\n"
     )
     assert mounts(settings.deploy.https) == {  # type: ignore[arg-type]
-        "/etc/ssl/acme-root.pem": "/etc/caddy/acme-ca-root.pem"
+        "/etc/caddy/acme-ca-root.pem": "/etc/ssl/acme-root.pem"
     }
 
 
@@ -80,8 +80,22 @@ def test_certificate_files_and_ports_other_than_the_defaults() -> None:
     assert "\treverse_proxy 127.0.0.2:8010 {\n" in caddyfile
     assert "\tredir https://build.example.com:8443{uri} 308\n" in caddyfile
     assert mounts(settings.deploy.https) == {  # type: ignore[arg-type]
-        "/etc/ssl/build.pem": "/etc/caddy/certificate.pem",
-        "/etc/ssl/build.key": "/etc/caddy/key.pem",
+        "/etc/caddy/certificate.pem": "/etc/ssl/build.pem",
+        "/etc/caddy/key.pem": "/etc/ssl/build.key",
+    }
+
+
+def test_one_file_with_the_certificate_and_its_key_is_mounted_as_both() -> None:
+    https = {
+        "certificates": "files",
+        "certificate_file": "/etc/ssl/build.pem",
+        "key_file": "/etc/ssl/build.pem",
+    }
+    settings = validate(_settings(https))
+    assert "\ttls /etc/caddy/certificate.pem /etc/caddy/key.pem\n" in render(settings)
+    assert mounts(settings.deploy.https) == {  # type: ignore[arg-type]
+        "/etc/caddy/certificate.pem": "/etc/ssl/build.pem",
+        "/etc/caddy/key.pem": "/etc/ssl/build.pem",
     }
 
 
