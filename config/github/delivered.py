@@ -29,7 +29,8 @@ PER_DAY = 10000
 DAY = 24 * 3600
 SETTLED = 3600
 """How long after a day's end its keys are still read from the database: a master whose
-clock is behind ours may add to it meanwhile; no master does later."""
+clock is behind ours may add to it meanwhile; no master does later (the masters of one
+database keep their clocks within minutes of each other, as their build times assume)."""
 
 
 def slot(day: int) -> str:
@@ -46,7 +47,7 @@ def kept_days(now: float) -> range:
 def keys_of(value: Any, day: int) -> frozenset[str]:
     """The keys a slot's value holds for ``day`` (none of an older day that used the same
     slot)."""
-    return frozenset(value["ids"]) if value and value.get("day") == day else frozenset()
+    return frozenset(value.get("ids", [])) if value and value.get("day") == day else frozenset()
 
 
 def added(value: Any, day: int, *keys: str) -> dict[str, Any]:
@@ -84,11 +85,13 @@ class Delivered:
         days = kept_days(now)
         self._settled = {day: found for day, found in self._settled.items() if day in days}
         for day in days:
-            found = self._settled.get(day)
+            # Asked at each look: a clock set back makes a settled day recent again.
+            settled = (day + 1) * DAY + SETTLED <= now
+            found = self._settled.get(day) if settled else None
             if found is None:
                 value = yield self.master.db.state.getState(objectid, slot(day), None)
                 found = keys_of(value, day)
-                if (day + 1) * DAY + SETTLED <= now:
+                if settled:
                     self._settled[day] = found
             if not found.isdisjoint(keys):
                 return True

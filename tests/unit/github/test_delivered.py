@@ -113,3 +113,13 @@ class DeliveredInTheDatabase(TestReactorMixin, unittest.TestCase):
         assert reads.count(slot(1000)) == 1
         assert reads.count(slot(1001)) == 3
         assert len(reads) == 1 + 3
+
+    @defer.inlineCallbacks
+    def test_a_clock_set_back_makes_a_settled_day_recent_again(self) -> Any:
+        delivered = Delivered(self.master)
+        yield delivered.record("first")
+        self.reactor.advance(DAY + SETTLED)
+        assert (yield delivered.seen("first"))  # its day is settled: kept from now on
+        self.reactor.rightNow -= DAY  # the clock is set back into that day
+        yield Delivered(self.master).record("second")  # on another master, to that day
+        assert (yield delivered.seen("second"))
