@@ -12,7 +12,7 @@ from buildbot.steps.source.base import Source
 from twisted.internet import defer
 
 from config.builds.limits import STARTED
-from config.builds.scripts import printed, script
+from config.builds.scripts import printed, repeated, script
 
 CHECKOUT_SCRIPT = script("checkout.sh")
 CHECKOUT_FAILURES = {
@@ -67,5 +67,9 @@ class Checkout(Source):
                 repository=self.repourl, branch=branch, revision=revision
             )
             return FAILURE
-        self.updateSourceProperty("got_revision", printed(cmd.stdout)["revision"][0])
+        lines = printed(cmd.stdout)
+        if repeated(lines, "revision"):
+            self.descriptionDone = "the checkout printed its revision more than once"
+            return FAILURE
+        self.updateSourceProperty("got_revision", lines["revision"][0])
         return SUCCESS

@@ -12,7 +12,7 @@ from twisted.internet import defer
 
 from config.builds.branches import merge_plan
 from config.builds.conditions import is_tag_build
-from config.builds.scripts import printed, script
+from config.builds.scripts import printed, repeated, script
 from config.settings import BotIdentity, Project
 
 MERGE_SCRIPT = script("merge_forward.sh")
@@ -111,6 +111,8 @@ class MergeForward(buildstep.ShellMixin, buildstep.BuildStep):
             env={**(self.env or {}), **self._identity_env()},
         )
         lines = printed(stdout)
+        if twice := repeated(lines, "target", "base", "merged"):
+            return self._fail(f"the merge printed {', '.join(twice)} more than once")
         if rc in MERGE_FAILURES:
             return self._fail(MERGE_FAILURES[rc].format(target=chosen.target, pinned=pinned))
         if target := lines.get("target"):

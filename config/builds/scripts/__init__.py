@@ -25,3 +25,10 @@ def printed(stdout: str) -> dict[str, list[str]]:
         word, _, value = line.partition(" ")
         lines.setdefault(word, []).append(value)
     return lines
+
+
+def repeated(lines: dict[str, list[str]], *words: str) -> list[str]:
+    """Those of ``words`` printed more than once. A script prints each once: more means
+    something else wrote to its output (a process it started that kept the descriptor),
+    and none of them can be taken for the script's."""
+    return [word for word in words if len(lines.get(word, [])) > 1]

@@ -30,7 +30,8 @@ def main() -> int:
             continue
         parent = int(text[text.rindex(")") + 2 :].split()[1])
         children.setdefault(parent, []).append(int(name))
-        commands[int(name)] = text[text.index("(") + 1 : text.rindex(")")]
+        # A process names itself: one line in the step's output, whatever it chose.
+        commands[int(name)] = repr(text[text.index("(") + 1 : text.rindex(")")])[1:-1]
     ended = []
     waiting = [pid for pid in children.get(worker, []) if pid != me]
     while waiting:

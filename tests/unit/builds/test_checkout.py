@@ -68,6 +68,19 @@ class CheckoutTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         yield self.run_step()
 
     @defer.inlineCallbacks
+    def test_a_revision_printed_twice_is_not_taken(self) -> Any:
+        self.start("feature", SHA, [])
+        self.expect_commands(
+            script("feature", SHA).stdout(f"revision {'e' * 40}\nrevision {SHA}\n").exit(0)
+        )
+        self.expect_outcome(
+            result=FAILURE,
+            state_string="the checkout printed its revision more than once (failure)",
+        )
+        self.expect_no_property("got_revision")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_unknown_commit_fails_naming_it(self) -> Any:
         self.start("feature", SHA, [])
         self.expect_commands(script("feature", SHA).exit(5))

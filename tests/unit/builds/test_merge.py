@@ -104,6 +104,19 @@ class MergeForwardTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self.expect_property("merged_revision", "merged1", "merge-forward")
         yield self.run_step()
 
+    @defer.inlineCallbacks
+    def test_a_line_printed_twice_is_not_taken_for_the_scripts(self) -> Any:
+        # Something the merge started that kept its output wrote first, the script after.
+        self.start("feature/x")
+        self.expect_commands(
+            script("merge", "master", "feature/x")
+            .stdout("base evil\nmerged evil\nbase base1\nmerged merged1\n")
+            .exit(0)
+        )
+        self.expect_outcome(FAILURE, "the merge printed base, merged more than once (failure)")
+        self.expect_no_property("merged_revision")
+        yield self.run_step()
+
     def expect_release(self, branch: str, *, tag: bool = False) -> Any:
         """A release: the merge base with master is taken, nothing is merged."""
         self.start(branch, tag=tag)
