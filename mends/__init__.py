@@ -24,6 +24,7 @@ NAMES = (
     "nodelay",
     "build_start",
     "steps_order",
+    "log_batches",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

@@ -54,6 +54,8 @@ FINGERPRINTS = {
     "buildbot.process.botmaster:BotMaster._flush_pending_builders": "411a7b48152e2891",
     "buildbot.www.service:WWWService.setupSite": "88660f4280ae92a2",
     "buildbot_www:static/assets/index-D1Qujclx.js": "d68b5c61d3418480",
+    "buildbot.process.log:Log.addRawLines": "14adfb4d8e6cf2d6",
+    "buildbot.process.log:Log.finish": "bfe6f3c1588afc97",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"
