@@ -56,6 +56,9 @@ FINGERPRINTS = {
     "buildbot_www:static/assets/index-D1Qujclx.js": "d68b5c61d3418480",
     "buildbot.process.log:Log.addRawLines": "14adfb4d8e6cf2d6",
     "buildbot.process.log:Log.finish": "bfe6f3c1588afc97",
+    "buildbot.process.log:StreamLog.finish": "963c17b6b1ded16e",
+    "buildbot.process.log:PlainLog.finish": "963c17b6b1ded16e",
+    "buildbot.process.remotecommand:RemoteCommand.remoteComplete": "a3f921ab5625544e",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"

@@ -13,8 +13,12 @@ steps cost it some sixty statements. No upstream issue yet.
 Mend: a piece is kept, and the pieces a log gets until the reactor's next turn are
 written together: one write, one event, the same lines in the same order. Writes stay in
 order under the log's own lock, at most one waiting; finishing a log writes what is kept
-first. The caller no longer waits for the database (upstream's caller waited, and with it
-the rest of the message): a write that fails is logged, not raised into the step.
+first; one write takes at most :data:`MOST` characters (after the database held them up,
+what was kept goes in several). The caller no longer waits for the database (upstream's
+caller waited, and with it the rest of the message): a write that fails is logged, and
+the step ends in EXCEPTION when the log finishes, as Buildbot does for a log with errors.
+Secrets are taken out of the output and the log's size bounded before its lines reach
+this mend.
 
 Gain: see docs/performance.rst (``make bench``'s "burst: database statements per build",
 this mend off in ``--mends``).
@@ -29,31 +33,53 @@ from typing import Any
 
 from buildbot.process.log import Log
 from twisted.internet import defer
-from twisted.python import log as twisted_log
+from twisted.logger import Logger
 
 from mends.wrapping import replace
 
-TARGETS = ("buildbot.process.log:Log.addRawLines", "buildbot.process.log:Log.finish")
+TARGETS = (
+    "buildbot.process.log:Log.addRawLines",
+    "buildbot.process.log:Log.finish",
+    # What relies on a log's finish writing its last lines first:
+    "buildbot.process.log:StreamLog.finish",
+    "buildbot.process.log:PlainLog.finish",
+    "buildbot.process.remotecommand:RemoteCommand.remoteComplete",
+)
 
 KEPT = "_mend_kept_pieces"
 """A log's pieces not yet written (an attribute of the log)."""
 WAITING = "_mend_write_waiting"
 """Whether a write of the kept pieces is waiting for the log's lock or the next turn."""
+FAILED = "_mend_write_failed"
+"""Whether a write of the log failed."""
+MOST = 1024 * 1024
+"""Characters one write takes at most (the rest is written next)."""
 
 
 def _write_kept(log: Any) -> Any:
-    """Under the log's lock: write every piece kept so far, as one."""
+    """Under the log's lock: write the pieces kept so far, as one (up to :data:`MOST`)."""
     pieces = vars(log).get(KEPT) or []
-    setattr(log, KEPT, [])
+    taken, size = 0, 0
+    while taken < len(pieces) and (taken == 0 or size + len(pieces[taken]) <= MOST):
+        size += len(pieces[taken])
+        taken += 1
+    setattr(log, KEPT, pieces[taken:])
     setattr(log, WAITING, False)
-    if not pieces:
+    if taken < len(pieces):
+        setattr(log, WAITING, True)
+        _queue_write(log)  # after this one, on the same lock
+    if not taken:
         return None
-    return log.master.data.updates.appendLog(log.logid, "".join(pieces))
+    return log.master.data.updates.appendLog(log.logid, "".join(pieces[:taken]))
+
+
+def _failed(failure: Any, log: Any) -> None:
+    setattr(log, FAILED, True)
+    Logger().failure("writing log {logid}", failure, logid=log.logid)
 
 
 def _queue_write(log: Any) -> None:
-    written = log.lock.run(_write_kept, log)
-    written.addErrback(twisted_log.err, f"writing log {log.logid}")
+    log.lock.run(_write_kept, log).addErrback(_failed, log)
 
 
 def _keeping(upstream: Any) -> Any:
@@ -73,7 +99,13 @@ def _writing_kept_first(upstream: Any) -> Any:
     def finish(self: Any) -> Any:
         if vars(self).get(KEPT):
             _queue_write(self)  # ahead of upstream's finish on the same lock
-        return upstream(self)
+
+        def with_errors(result: Any) -> Any:
+            if vars(self).get(FAILED):
+                self._had_errors = True  # upstream's finish sets it: the step's end reads it
+            return result
+
+        return upstream(self).addCallback(with_errors)
 
     return finish
 

@@ -22,6 +22,7 @@ class Master:
         self.reactor = Clock()
         self.calls: list[tuple[str, Any]] = []
         self.held: defer.Deferred[None] | None = None
+        self.broken = False
         self.data = SimpleNamespace(
             updates=SimpleNamespace(
                 appendLog=self.append, finishLog=self.finish, compressLog=self.compress
@@ -31,6 +32,8 @@ class Master:
 
     def append(self, logid: int, content: str) -> defer.Deferred[None]:
         self.calls.append(("append", content))
+        if self.broken:
+            return defer.fail(RuntimeError("database is gone"))
         return self.held if self.held is not None else defer.succeed(None)
 
     def finish(self, logid: int) -> defer.Deferred[None]:
@@ -93,6 +96,46 @@ def test_finishing_writes_the_kept_pieces_first() -> None:
     master.reactor.advance(0)
     assert finished.called
     assert master.calls == [("append", "olast line\nono newline yet\n"), ("finish", 7)]
+
+
+def test_a_text_log_made_whole_is_written_once_before_it_finishes() -> None:
+    log_batches.install()
+    master = Master()
+    log = Log.new(master, "err.text", "t", 7, "utf-8")
+    log.addContent("one\ntwo\n")
+    log.addContent("three, without a newline")
+    finished = log.finish()
+    assert finished.called
+    assert master.calls == [("append", "one\ntwo\nthree, without a newline\n"), ("finish", 7)]
+
+
+def test_much_output_kept_at_once_is_written_in_bounded_parts() -> None:
+    log_batches.install()
+    master = Master()
+    log = stream_log(master)
+    line = "x" * 999 + "\n"
+    piece = len("o" + line)  # as kept: with its stream's letter
+    pieces = 3 * log_batches.MOST // piece // 2  # a moment of one and a half writes' worth
+    for _ in range(pieces):
+        log.addStdout(line)
+    master.reactor.advance(0)
+    first = log_batches.MOST // piece
+    assert [len(content) for _, content in master.calls] == [
+        first * piece,
+        (pieces - first) * piece,
+    ]
+
+
+def test_a_write_that_fails_makes_the_step_see_a_log_with_errors() -> None:
+    log_batches.install()
+    master = Master()
+    log = stream_log(master)
+    master.broken = True
+    log.addStdout("lost\n")
+    master.reactor.advance(0)
+    finished = log.finish()
+    assert finished.called
+    assert log.had_errors()  # the step's end then makes it EXCEPTION, as upstream's
 
 
 def test_upstream_writes_each_piece_on_its_own() -> None:
