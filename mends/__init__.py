@@ -25,6 +25,7 @@ NAMES = (
     "build_start",
     "steps_order",
     "log_batches",
+    "builder_rows",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

@@ -59,6 +59,10 @@ FINGERPRINTS = {
     "buildbot.process.log:StreamLog.finish": "963c17b6b1ded16e",
     "buildbot.process.log:PlainLog.finish": "963c17b6b1ded16e",
     "buildbot.process.remotecommand:RemoteCommand.remoteComplete": "a3f921ab5625544e",
+    "buildbot.db.builders:BuildersConnectorComponent.getBuilder": "74520df9ce65a31c",
+    "buildbot.db.builders:BuildersConnectorComponent.updateBuilderInfo": "7779e3b4b739150d",
+    "buildbot.db.builders:BuildersConnectorComponent.addBuilderMaster": "569565f9a085041e",
+    "buildbot.db.builders:BuildersConnectorComponent.removeBuilderMaster": "db693918253b4e06",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"
