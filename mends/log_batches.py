@@ -64,9 +64,9 @@ def _write_kept(log: Any) -> Any:
         size += len(pieces[taken])
         taken += 1
     setattr(log, KEPT, pieces[taken:])
-    setattr(log, WAITING, False)
-    if taken < len(pieces):
-        setattr(log, WAITING, True)
+    more = taken < len(pieces)
+    setattr(log, WAITING, more)
+    if more:
         _queue_write(log)  # after this one, on the same lock
     if not taken:
         return None
