@@ -20,6 +20,7 @@ from config.builds import (
     janitor,
     limits,
     pipelines,
+    priorities,
     schedulers,
     superseded,
 )
@@ -101,6 +102,7 @@ def runs_builds(
         "workers": pools.build(settings, tls.ca_pem(settings, basedir)),
         "builders": builders.build(settings, fetch_config),
         "collapseRequests": collapse.Collapser(),
+        "prioritizeBuilders": priorities.prioritize,
     }
 
 

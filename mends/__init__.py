@@ -26,6 +26,8 @@ NAMES = (
     "steps_order",
     "log_batches",
     "builder_rows",
+    "build_properties",
+    "running_rows",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

@@ -12,8 +12,8 @@ whichever of its buildsets completes last and whether or not the first waits for
 from __future__ import annotations
 
 import functools
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Generator, Sequence
+from typing import Any, ClassVar
 
 from buildbot.data import resultspec
 from buildbot.process.results import worst_status
@@ -72,13 +72,25 @@ def completed_last(buildsets: list[dict[str, Any]]) -> int | None:
 
 class PipelineSummaries(BuildSetCombinedStatusGenerator):
     """Buildbot's generator of one report per buildset, made one report per pipeline: the
-    first buildset, with the builds of all its buildsets (see the module's docstring)."""
+    first buildset, with the builds of all its buildsets (see the module's docstring).
+
+    Where no builder triggers another (``triggers`` false), every pipeline is one buildset
+    and this is Buildbot's generator, reading nothing more per buildset."""
+
+    compare_attrs: ClassVar[Sequence[str]] = ["formatter", "triggers"]
+
+    def __init__(self, message_formatter: Any, triggers: bool) -> None:
+        super().__init__(message_formatter)
+        self.triggers = triggers
 
     @defer.inlineCallbacks
     def generate(
         self, master: Any, reporter: Any, key: Any, message: dict[str, Any]
     ) -> Generator[Any, Any, dict[str, Any] | None]:
-        done = yield master.data.get(("buildsets", message["bsid"]))
+        if not self.triggers:
+            stock: dict[str, Any] = yield super().generate(master, reporter, key, message)
+            return stock
+        done = message  # the completion's event carries the buildset as the data API gives it
         first = yield first_buildset(master, done)
         buildsets = yield pipeline_buildsets(master, first)
         if completed_last(buildsets) != done["bsid"]:

@@ -57,7 +57,7 @@ def build(settings: Settings) -> list[service.BuildbotService]:
     if zulip is None:
         return []
     found: list[service.BuildbotService] = [
-        _stream(zulip, zulip.stream, "zulip-summaries", [summaries()])
+        _stream(zulip, zulip.stream, "zulip-summaries", [summaries(settings.projects)])
     ]
     if zulip.critical_stream is not None:
         found.append(
@@ -77,9 +77,10 @@ def build(settings: Settings) -> list[service.BuildbotService]:
     return found
 
 
-def summaries() -> Any:
+def summaries(projects: list[Project]) -> Any:
     """One summary per push or forced build, of all the builds of its pipeline."""
-    return PipelineSummaries(message_formatter=MessageFormatterFunctionRaw(summary_message))
+    triggers = any(builder.then for project in projects for builder in project.builders)
+    return PipelineSummaries(MessageFormatterFunctionRaw(summary_message), triggers)
 
 
 def alerts(projects: list[Project]) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
-from typing import Any, cast
+from typing import Any
 
 from buildbot.db.builders import BuildersConnectorComponent
 from twisted.internet import defer
@@ -13,7 +13,7 @@ from twisted.trial import unittest
 
 from mends import builder_rows
 from mends.wrapping import upstream
-from tests.fake_master import make_master
+from tests.fake_master import database_calls, make_master
 
 with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
     warnings.simplefilter("ignore")
@@ -30,14 +30,7 @@ class BuilderRows(TestReactorMixin, unittest.TestCase):
         yield self.master.db.insert_test_data(
             [fakedb.Master(id=1), fakedb.Builder(id=1, name="tests", description="old")]
         )
-        self.reads = 0
-        do = self.master.db.pool.do
-
-        def counted(callable: Any, *args: Any, **kwargs: Any) -> Any:
-            self.reads += 1
-            return do(callable, *args, **kwargs)
-
-        cast(Any, self).patch(self.master.db.pool, "do", counted)  # trial's, untyped
+        self.called = database_calls(self, self.master)
 
     @defer.inlineCallbacks
     def test_a_row_is_read_once_a_second_and_given_as_copies(self) -> Generator[Any, Any, None]:
@@ -45,13 +38,13 @@ class BuilderRows(TestReactorMixin, unittest.TestCase):
         first = yield builders.getBuilder(1)
         first.masterids.append(99)  # a reader changing its copy
         again = yield builders.getBuilder(1)
-        assert (self.reads, again.name, again.masterids) == (1, "tests", [])
+        assert (len(self.called), again.name, again.masterids) == (1, "tests", [])
         assert (yield builders.getBuilder(2)) is None
         assert (yield builders.getBuilder(2)) is None  # an unknown id is not kept
-        assert self.reads == 3
+        assert len(self.called) == 3
         self.reactor.advance(builder_rows.FOR)
         yield builders.getBuilder(1)
-        assert self.reads == 4
+        assert len(self.called) == 4
 
     @defer.inlineCallbacks
     def test_this_masters_writes_are_seen_at_once(self) -> Generator[Any, Any, None]:
@@ -71,4 +64,4 @@ class BuilderRows(TestReactorMixin, unittest.TestCase):
         read = upstream(BuildersConnectorComponent, "getBuilder")
         yield read(self.master.db.builders, 1)
         yield read(self.master.db.builders, 1)
-        assert self.reads == 2
+        assert len(self.called) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from buildbot.plugins import util
 
@@ -9,6 +11,7 @@ from config.zulip.errors import MasterErrors
 from config.zulip.messages import commit_link
 from config.zulip.reporters import ZulipStream
 from tests.unit.github.test_statuses import ZULIP, made
+from tests.unit.settings.test_settings import GOOD
 
 
 def test_zulip_section_gives_buildset_summaries_only() -> None:
@@ -43,3 +46,20 @@ def test_zulip_alert_and_ops_streams_when_named() -> None:
 )
 def test_commit_link(repository: str, text: str) -> None:
     assert commit_link(repository, "0123456789abcdef") == text
+
+
+def test_summaries_walk_pipelines_only_where_a_builder_triggers_another() -> None:
+    def triggers(builders: list[dict[str, Any]]) -> bool:
+        [project] = GOOD["projects"]
+        [summaries] = made(zulip=ZULIP, projects=[{**project, "builders": builders}])
+        [generator] = summaries._config_kwargs["generators"]
+        return bool(generator.triggers)
+
+    run = [{"kind": "run", "command": ["true"]}]
+    assert not triggers([{"name": "tests", "steps": run}])
+    assert triggers(
+        [
+            {"name": "tests", "steps": run, "then": ["deploy"]},
+            {"name": "deploy", "steps": run, "triggered": True},
+        ]
+    )

@@ -1,0 +1,145 @@
+"""A build's properties are written together and read from memory on the master running
+it (``mends/build_properties.py``), on Buildbot's own data API and database layer."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+from typing import Any, cast
+
+import pytest
+from buildbot.db.builds import BuildsConnectorComponent
+from buildbot.process.properties import Properties
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from mends import build_properties
+from tests.fake_master import database_calls, make_master, one_build
+from tests.stock import stock
+
+with warnings.catch_warnings():  # see tests/unit/builds/test_merge.py
+    warnings.simplefilter("ignore")
+    from buildbot.test.reactor import TestReactorMixin
+
+OTHERS = 50
+"""A build another master runs (inserted, not added here)."""
+
+
+class BuildProperties(TestReactorMixin, unittest.TestCase):
+    @defer.inlineCallbacks
+    def setUp(self) -> Generator[Any, Any, None]:  # type: ignore[override]
+        self.setup_test_reactor()
+        build_properties.install()
+        self.master = yield make_master(self, wantDb=True, wantData=True)
+        yield self.master.db.insert_test_data(one_build(OTHERS))
+        self.called = database_calls(self, self.master)
+        self.builds = self.master.db.builds
+
+    def add_build(self) -> Any:
+        return self.builds.addBuild(
+            builderid=1, buildrequestid=1, workerid=1, masterid=1, state_string="created"
+        )
+
+    def flush(self, buildid: int, **values: Any) -> Any:
+        properties = Properties()
+        for name, value in values.items():
+            properties.setProperty(name, value, "test")
+        return self.master.data.updates.setBuildProperties(buildid, properties)
+
+    @defer.inlineCallbacks
+    def in_database(self, buildid: int) -> Generator[Any, Any, Any]:
+        with stock(BuildsConnectorComponent, "getBuildProperties"):
+            return (yield self.builds.getBuildProperties(buildid))
+
+    @defer.inlineCallbacks
+    def test_a_flush_is_one_transaction_and_read_from_memory(
+        self,
+    ) -> Generator[Any, Any, None]:
+        buildid, _ = yield self.add_build()
+        self.called.clear()
+        yield self.flush(buildid, branch="main", revision="abc", tries=[1, 2])
+        assert len(self.called) == 0  # nothing read (a new build has none), nothing written yet
+        self.reactor.advance(0)
+        assert len(self.called) == 1
+        read = yield self.builds.getBuildProperties(buildid)
+        assert read == {
+            "branch": ("main", "test"),
+            "revision": ("abc", "test"),
+            "tries": ([1, 2], "test"),
+        }
+        read["tries"][0].append(3)  # a reader changing what it was given
+        yield self.flush(buildid, branch="main", revision="def", tries=[1, 2])
+        self.reactor.advance(0)
+        assert len(self.called) == 2  # one more write, of the revision only: no reads
+        assert (yield self.in_database(buildid)) == {
+            "branch": ("main", "test"),
+            "revision": ("def", "test"),
+            "tries": ([1, 2], "test"),
+        }
+
+    @defer.inlineCallbacks
+    def test_another_masters_build_is_read_after_what_was_written_of_it(
+        self,
+    ) -> Generator[Any, Any, None]:
+        yield self.builds.setBuildProperty(OTHERS, "branch", "main", "test")
+        read = self.builds.getBuildProperties(OTHERS)
+        assert not read.called  # it waits for the write
+        self.reactor.advance(0)
+        assert (yield read) == {"branch": ("main", "test")}
+        yield self.builds.getBuildProperties(OTHERS)
+        assert len(self.called) == 3  # the write and both reads
+
+    @defer.inlineCallbacks
+    def test_writes_go_in_order_one_at_a_time(self) -> Generator[Any, Any, None]:
+        held: defer.Deferred[None] = defer.Deferred()
+        transaction = self.master.db.pool.do_with_transaction
+
+        def holding_the_first(*args: Any) -> Any:
+            cast(Any, self).patch(self.master.db.pool, "do_with_transaction", transaction)
+            return held.addCallback(lambda _: transaction(*args))
+
+        cast(Any, self).patch(self.master.db.pool, "do_with_transaction", holding_the_first)
+        yield self.builds.setBuildProperty(OTHERS, "revision", "abc", "test")
+        self.reactor.advance(0)
+        yield self.builds.setBuildProperty(OTHERS, "revision", "def", "test")
+        self.reactor.advance(0)  # the second waits for the first
+        read = self.builds.getBuildProperties(OTHERS)
+        held.callback(None)
+        assert (yield read) == {"revision": ("def", "test")}
+
+    @defer.inlineCallbacks
+    def test_a_failed_write_is_given_to_the_builds_next_reader(
+        self,
+    ) -> Generator[Any, Any, None]:
+        buildid, _ = yield self.add_build()
+
+        def failing(*args: Any) -> defer.Deferred[None]:
+            return defer.fail(RuntimeError("database is gone"))
+
+        patched = cast(Any, self).patch(self.master.db.pool, "do_with_transaction", failing)
+        yield self.flush(buildid, branch="main")
+        self.reactor.advance(0)
+        patched.restore()
+        assert len(cast(Any, self).flushLoggedErrors(RuntimeError)) == 1
+        with pytest.raises(RuntimeError):
+            yield self.builds.getBuildProperties(buildid)
+        assert (yield self.builds.getBuildProperties(buildid)) == {}  # from the database
+        yield self.flush(buildid, branch="main")  # the next flush writes it again
+        self.reactor.advance(0)
+        assert (yield self.in_database(buildid)) == {"branch": ("main", "test")}
+
+    @defer.inlineCallbacks
+    def test_a_value_the_database_cannot_hold_fails_its_write(
+        self,
+    ) -> Generator[Any, Any, None]:
+        with pytest.raises(TypeError):
+            yield self.builds.setBuildProperty(OTHERS, "when", object(), "test")
+
+    @defer.inlineCallbacks
+    def test_upstream_writes_each_property_in_a_transaction_of_its_own(
+        self,
+    ) -> Generator[Any, Any, None]:
+        # The canary: once upstream writes a flush together, the mend can go.
+        with stock(BuildsConnectorComponent, "setBuildProperty", "getBuildProperties"):
+            yield self.flush(OTHERS, branch="main", revision="abc", tries=3)
+        assert len(self.called) == 4  # a read, then three transactions
