@@ -1,7 +1,8 @@
 """A build's properties are written together, and read from memory on the master running it.
 
 Replaces: ``buildbot.db.builds.BuildsConnectorComponent.setBuildProperty`` and
-``getBuildProperties``, and wraps ``addBuild``, which starts what is kept of a new build.
+``getBuildProperties``; wraps ``addBuild``, which starts what is kept of a new build, and
+``setBuildStateString`` and ``finishBuild``, which wait for the build's properties.
 
 Defect (a cost): at its start and after each step a build hands all its properties to
 ``setBuildProperties``, which reads the build's properties back and then writes each
@@ -10,14 +11,19 @@ next: about fifteen transactions at a build's start, some twenty-five a build. E
 reporter's message and every flush reads them back again. No upstream issue yet.
 
 Mend: a property write is kept and the caller goes on; what is kept until the reactor's
-next turn is written in one transaction (one read of what is there, one insert of what
-is new, an update for each changed value), writes in order, one at a time. A build's
-properties are written only by the master running it, so for a build this master added
-(the last :data:`MOST` of them) they are also kept in memory, as the JSON the database
-holds, and read from there. A read of another build waits for the writes of it that are
-kept or under way, then reads the database. A write that fails is logged, the build's
-properties are read from the database again, and the build's next reader (usually its
-next flush, which then fails the build as upstream's failed write did) gets the failure.
+next turn is written in one call into the database's thread, a transaction per build
+(one read of what is there, one insert of what is new, an update for each changed
+value), one batch at a time, in order. A build's properties are written only by the
+master running it, so for a build this master added (the last :data:`MOST` of them)
+they are also kept in memory, as the JSON the database holds, and read from there; a
+read of another build waits for the writes of it that are kept or under way.
+
+What upstream's callers relied on stays: the build's state and its finish are written
+after its properties (its ``new`` and ``finished`` events find them in the database, on
+every master), and the master's database stops only after the last batch. A write that
+fails is logged and the build's properties are read from the database again; the
+build's next property write fails with it (its flush then fails the build, as upstream's
+failed write did), or, if none comes, the build finishes in EXCEPTION.
 
 Gain: see docs/mends.rst (``make bench BENCH_ARGS=--mends``, database statements per
 build with this mend off).
@@ -31,10 +37,11 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from buildbot.db.builds import BuildsConnectorComponent
+from buildbot.process.results import EXCEPTION, worst_status
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -46,12 +53,17 @@ TARGETS = (
     "buildbot.db.builds:BuildsConnectorComponent.setBuildProperty",
     "buildbot.db.builds:BuildsConnectorComponent.getBuildProperties",
     "buildbot.db.builds:BuildsConnectorComponent.addBuild",
-    # What relies on a write returning before the next is asked for:
+    "buildbot.db.builds:BuildsConnectorComponent.setBuildStateString",
+    "buildbot.db.builds:BuildsConnectorComponent.finishBuild",
+    # What relies on a write returning before the next is asked for, and on the state
+    # and the finish being written after the properties:
     "buildbot.data.properties:Properties.setBuildProperties",
+    "buildbot.process.build:Build.startBuild",
+    "buildbot.process.build:Build._start_next_step_impl",
 )
 
 MOST = 500
-"""Builds whose properties are kept in memory, the latest added."""
+"""Builds whose properties (and failed writes) are kept in memory, the latest added."""
 STATE = "_mend_build_properties"
 """The component's :class:`Writes` (an attribute of the component)."""
 
@@ -61,34 +73,43 @@ Rows = dict[int, dict[str, tuple[str, str]]]
 
 @dataclass
 class Batch:
-    """Property writes that go to the database in one transaction."""
+    """Property writes that go to the database in one call."""
 
     rows: Rows = field(default_factory=dict)
-    waiting: list[defer.Deferred[None]] = field(default_factory=list)
+    written: defer.Deferred[None] = field(default_factory=defer.Deferred)
+    """Fires (never fails) once the batch is written or has failed."""
 
-    def ended(self, failure: Failure | None) -> None:
-        for waiter in self.waiting:
-            if failure is None:
-                waiter.callback(None)
-            else:
-                waiter.errback(failure)
+    def ended(self) -> defer.Deferred[None]:
+        """A deferred that fires when the batch has ended."""
+        done: defer.Deferred[None] = defer.Deferred()
+
+        def tell(result: None) -> None:
+            done.callback(None)
+
+        self.written.addCallback(tell)
+        return done
 
 
 @dataclass
 class Writes:
-    """A component's kept writes and kept builds."""
+    """A component's kept writes, kept builds and failed writes."""
 
     next: Batch | None = None
     under_way: Batch | None = None
     kept: Kept[int, dict[str, tuple[str, str]]] = field(default_factory=lambda: Kept(MOST))
-    failed: dict[int, Failure] = field(default_factory=dict)
+    failed: Kept[int, BaseException] = field(default_factory=lambda: Kept(MOST))
 
     def batch_of(self, bid: int) -> Batch | None:
-        """The batch the next read of build ``bid`` waits for, if any."""
+        """The batch that will write or is writing build ``bid``'s properties, if any."""
         for batch in (self.next, self.under_way):
             if batch is not None and bid in batch.rows:
                 return batch
         return None
+
+    def after_writes_of(self, bid: int) -> defer.Deferred[None]:
+        """Fires once what is kept or under way of build ``bid`` has been written."""
+        batch = self.batch_of(bid)
+        return batch.ended() if batch is not None else defer.succeed(None)
 
 
 def _writes(component: Any) -> Writes:
@@ -96,29 +117,45 @@ def _writes(component: Any) -> Writes:
     return writes
 
 
-def _thd_write(conn: Any, table: Any, rows: Rows) -> None:
-    """In the database thread: write ``rows`` (in a transaction)."""
+def _thd_write_build(conn: Any, table: Any, bid: int, properties: dict[str, Any]) -> None:
+    """In the database thread: write one build's properties (in a transaction)."""
     there = {
-        (row.buildid, row.name): (row.value, row.source)
+        row.name: (row.value, row.source)
         for row in conn.execute(
-            sa.select(table.c.buildid, table.c.name, table.c.value, table.c.source).where(
-                table.c.buildid.in_(list(rows))
+            sa.select(table.c.name, table.c.value, table.c.source).where(
+                table.c.buildid == bid, table.c.name.in_(list(properties))
             )
         )
     }
     new = []
-    for bid, properties in rows.items():
-        for name, (value, source) in properties.items():
-            found = there.get((bid, name))
-            if found is None:
-                new.append({"buildid": bid, "name": name, "value": value, "source": source})
-            elif found != (value, source):
-                conn.execute(
-                    table.update().where(table.c.buildid == bid, table.c.name == name),
-                    {"value": value, "source": source},
-                )
+    for name, (value, source) in properties.items():
+        found = there.get(name)
+        if found is None:
+            new.append({"buildid": bid, "name": name, "value": value, "source": source})
+        elif found != (value, source):
+            conn.execute(
+                table.update().where(table.c.buildid == bid, table.c.name == name),
+                {"value": value, "source": source},
+            )
     if new:
         conn.execute(table.insert(), new)
+
+
+def _thd_write(conn: Any, table: Any, rows: Rows) -> dict[int, BaseException]:
+    """In the database thread: write ``rows``, a transaction per build; the builds whose
+    transaction failed, with the failure. An operational error (the database locked or
+    gone) fails the call, which Buildbot's pool tries again as it would upstream's write;
+    a build written already is written again to the same rows."""
+    failed: dict[int, BaseException] = {}
+    for bid, properties in rows.items():
+        try:
+            with conn.begin():
+                _thd_write_build(conn, table, bid, properties)
+        except sa.exc.OperationalError:
+            raise
+        except Exception as error:
+            failed[bid] = error
+    return failed
 
 
 def _start(component: Any) -> None:
@@ -128,17 +165,23 @@ def _start(component: Any) -> None:
         return
     batch, state.next, state.under_way = state.next, None, state.next
     table = component.db.model.build_properties
-    written = component.db.pool.do_with_transaction(_thd_write, table, batch.rows)
+    written = component.db.pool.do(_thd_write, table, batch.rows)
 
-    def ended(result: Any) -> None:
+    def ended(result: dict[int, BaseException] | Failure) -> None:
         state.under_way = None
-        failure = result if isinstance(result, Failure) else None
-        if failure is not None:
-            Logger().failure("writing build properties", failure)
-            for bid in batch.rows:
-                if state.kept.pop(bid, None) is not None:  # its readers did not wait
-                    state.failed[bid] = failure
-        batch.ended(failure)
+        if isinstance(result, Failure):  # the whole call: every build of the batch
+            Logger().failure("writing build properties", result)
+            failed = dict.fromkeys(batch.rows, cast(BaseException, result.value))
+        else:
+            failed = dict(result)
+            for bid, error in failed.items():
+                Logger().error(
+                    "writing the properties of build {bid}: {error!r}", bid=bid, error=error
+                )
+        for bid, error in failed.items():
+            state.kept.pop(bid, None)  # what the database holds is read again
+            state.failed.put(bid, error)
+        batch.written.callback(None)
         _start(component)
 
     written.addBoth(ended)
@@ -146,6 +189,10 @@ def _start(component: Any) -> None:
 
 def _keeping(upstream: Any) -> Any:
     def setBuildProperty(self: Any, bid: int, name: str, value: Any, source: str) -> Any:
+        state = _writes(self)
+        error = state.failed.pop(bid, None)
+        if error is not None:
+            return defer.fail(error)  # an earlier write of this build failed
         try:
             table = self.db.model.build_properties
             self.checkLength(table.c.name, name)
@@ -153,9 +200,9 @@ def _keeping(upstream: Any) -> Any:
             row = (json.dumps(value), source)
         except Exception:  # upstream's write failed with these too
             return defer.fail()
-        state = _writes(self)
         if state.next is None:
             state.next = Batch()
+            self.db.run_db_task(state.next.written)  # the database stops after it
             self.master.reactor.callLater(0, _start, self)
         state.next.rows.setdefault(bid, {})[name] = row
         if bid in state.kept:
@@ -171,17 +218,10 @@ def _read_after_writes(upstream: Any) -> Any:
         self: Any, bid: int, resultSpec: Any = None
     ) -> Generator[Any, Any, dict[str, tuple[Any, str]]]:
         state = _writes(self)
-        failure = state.failed.pop(bid, None)
-        if failure is not None:
-            failure.raiseException()
         kept = state.kept.used(bid) if resultSpec is None else None
         if kept is not None:
             return {name: (json.loads(value), source) for name, (value, source) in kept.items()}
-        batch = state.batch_of(bid)
-        if batch is not None:
-            waiter: defer.Deferred[None] = defer.Deferred()
-            batch.waiting.append(waiter)
-            yield waiter
+        yield state.after_writes_of(bid)
         read: dict[str, tuple[Any, str]] = yield upstream(self, bid, resultSpec)
         return read
 
@@ -198,7 +238,30 @@ def _keeping_new_builds(upstream: Any) -> Any:
     return addBuild
 
 
+def _after_properties(upstream: Any) -> Any:
+    @defer.inlineCallbacks
+    def setBuildStateString(self: Any, buildid: int, state_string: str) -> Generator[Any, Any, Any]:
+        yield _writes(self).after_writes_of(buildid)
+        return (yield upstream(self, buildid, state_string))
+
+    return setBuildStateString
+
+
+def _finishing_after_properties(upstream: Any) -> Any:
+    @defer.inlineCallbacks
+    def finishBuild(self: Any, buildid: int, results: int) -> Generator[Any, Any, Any]:
+        state = _writes(self)
+        yield state.after_writes_of(buildid)
+        if state.failed.pop(buildid, None) is not None:
+            results = worst_status(results, EXCEPTION)  # its properties are not all written
+        return (yield upstream(self, buildid, results))
+
+    return finishBuild
+
+
 def install() -> None:
     replace(BuildsConnectorComponent, "setBuildProperty", _keeping)
     replace(BuildsConnectorComponent, "getBuildProperties", _read_after_writes)
     replace(BuildsConnectorComponent, "addBuild", _keeping_new_builds)
+    replace(BuildsConnectorComponent, "setBuildStateString", _after_properties)
+    replace(BuildsConnectorComponent, "finishBuild", _finishing_after_properties)

@@ -67,6 +67,8 @@ FINGERPRINTS = {
     "buildbot.db.builds:BuildsConnectorComponent.getBuildProperties": "dd2b610467c17941",
     "buildbot.db.builds:BuildsConnectorComponent.addBuild": "0c7506568e87a6ce",
     "buildbot.data.properties:Properties.setBuildProperties": "9a63e94e457d5589",
+    "buildbot.process.build:Build.startBuild": "8c23aeeb597d0367",
+    "buildbot.process.build:Build._start_next_step_impl": "38927344997ecd24",
     "buildbot.db.steps:StepsConnectorComponent.getStep": "b99100bf80e3ce99",
     "buildbot.db.steps:StepsConnectorComponent.addStep": "6f91540ff633758f",
     "buildbot.db.steps:StepsConnectorComponent._model_from_row": "a8575c78803b885f",

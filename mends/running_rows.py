@@ -15,7 +15,10 @@ upstream's own conversion (a new object for each reader). Finishing forgets it (
 finish time is taken in the database's thread), and so does a write that fails; from
 then on, as for a row of another master's or one looked up some other way, the database
 is read. A build's start time is the second its add was asked in: one whose add spanned
-the turn of a second is not kept.
+the turn of a second is not kept. Writes of others are not seen: the janitor marking the
+logs of a step that has run longer than the log horizon as deleted, another master
+finishing the builds of a master it took for dead; such a row is read from the database
+again once its build, step or log finishes here.
 
 Gain: see docs/mends.rst (``make bench BENCH_ARGS=--mends``, database statements per
 build with this mend off).
@@ -256,7 +259,10 @@ def _changing(table: Table, change: Change) -> Any:
             def written(result: Any) -> Any:
                 row = _kept(self).get(key)
                 if row is not None:
-                    new = change(row, result, **arguments)
+                    try:
+                        new = change(row, result, **arguments)
+                    except Exception:  # a write this mend cannot follow: read it back
+                        new = None
                     if new is None:
                         del _kept(self)[key]
                     else:

@@ -90,7 +90,7 @@ class PipelineSummaries(BuildSetCombinedStatusGenerator):
         if not self.triggers:
             stock: dict[str, Any] = yield super().generate(master, reporter, key, message)
             return stock
-        done = message  # the completion's event carries the buildset as the data API gives it
+        done = yield master.data.get(("buildsets", message["bsid"]))
         first = yield first_buildset(master, done)
         buildsets = yield pipeline_buildsets(master, first)
         if completed_last(buildsets) != done["bsid"]:

@@ -4,12 +4,13 @@ it (``mends/build_properties.py``), on Buildbot's own data API and database laye
 from __future__ import annotations
 
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, cast
 
 import pytest
 from buildbot.db.builds import BuildsConnectorComponent
 from buildbot.process.properties import Properties
+from buildbot.process.results import EXCEPTION
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -92,13 +93,13 @@ class BuildProperties(TestReactorMixin, unittest.TestCase):
     @defer.inlineCallbacks
     def test_writes_go_in_order_one_at_a_time(self) -> Generator[Any, Any, None]:
         held: defer.Deferred[None] = defer.Deferred()
-        transaction = self.master.db.pool.do_with_transaction
+        do = self.master.db.pool.do
 
         def holding_the_first(*args: Any) -> Any:
-            cast(Any, self).patch(self.master.db.pool, "do_with_transaction", transaction)
-            return held.addCallback(lambda _: transaction(*args))
+            cast(Any, self).patch(self.master.db.pool, "do", do)
+            return held.addCallback(lambda _: do(*args))
 
-        cast(Any, self).patch(self.master.db.pool, "do_with_transaction", holding_the_first)
+        cast(Any, self).patch(self.master.db.pool, "do", holding_the_first)
         yield self.builds.setBuildProperty(OTHERS, "revision", "abc", "test")
         self.reactor.advance(0)
         yield self.builds.setBuildProperty(OTHERS, "revision", "def", "test")
@@ -108,25 +109,79 @@ class BuildProperties(TestReactorMixin, unittest.TestCase):
         assert (yield read) == {"revision": ("def", "test")}
 
     @defer.inlineCallbacks
-    def test_a_failed_write_is_given_to_the_builds_next_reader(
+    def test_the_state_and_the_finish_are_written_after_the_properties(
+        self,
+    ) -> Generator[Any, Any, None]:
+        buildid, _ = yield self.add_build()
+        writes: tuple[Callable[[], Any], ...] = (
+            lambda: self.builds.setBuildStateString(buildid=buildid, state_string="starting"),
+            lambda: self.builds.finishBuild(buildid=buildid, results=0),
+        )
+        for step, write in enumerate(writes):
+            self.called.clear()
+            yield self.flush(buildid, step=step)
+            written = write()
+            assert self.called == []  # it waits for the properties
+            self.reactor.advance(0)
+            yield written
+            assert self.called[0].endswith("_thd_write"), self.called
+
+    @defer.inlineCallbacks
+    def test_the_database_stops_after_the_last_batch(self) -> Generator[Any, Any, None]:
+        tasks: list[defer.Deferred[None]] = []
+        cast(Any, self).patch(self.master.db, "run_db_task", tasks.append)
+        yield self.builds.setBuildProperty(OTHERS, "branch", "main", "test")
+        yield self.builds.setBuildProperty(OTHERS, "revision", "abc", "test")
+        [task] = tasks
+        assert not task.called
+        self.reactor.advance(0)
+        assert task.called
+        assert (yield self.in_database(OTHERS)) == {
+            "branch": ("main", "test"),
+            "revision": ("abc", "test"),
+        }
+
+    @defer.inlineCallbacks
+    def test_a_failed_write_fails_the_builds_next_write_and_no_other_build(
+        self,
+    ) -> Generator[Any, Any, None]:
+        buildid, _ = yield self.add_build()
+        write = build_properties._thd_write_build
+
+        def failing_for_the_new_build(conn: Any, table: Any, bid: int, rows: Any) -> None:
+            if bid == buildid:
+                raise RuntimeError("a row the database refused")
+            write(conn, table, bid, rows)
+
+        cast(Any, self).patch(build_properties, "_thd_write_build", failing_for_the_new_build)
+        yield self.flush(buildid, branch="main")
+        yield self.builds.setBuildProperty(OTHERS, "branch", "main", "test")
+        self.reactor.advance(0)
+        assert (yield self.in_database(OTHERS)) == {"branch": ("main", "test")}
+        assert (yield self.builds.getBuildProperties(buildid)) == {}  # what the database holds
+        cast(Any, self).patch(build_properties, "_thd_write_build", write)
+        with pytest.raises(RuntimeError):
+            yield self.flush(buildid, branch="main")  # fails the build, as upstream's would
+        yield self.flush(buildid, branch="main")  # the build's flush after its failure
+        self.reactor.advance(0)
+        assert (yield self.in_database(buildid)) == {"branch": ("main", "test")}
+
+    @defer.inlineCallbacks
+    def test_a_build_whose_last_write_failed_finishes_in_exception(
         self,
     ) -> Generator[Any, Any, None]:
         buildid, _ = yield self.add_build()
 
-        def failing(*args: Any) -> defer.Deferred[None]:
-            return defer.fail(RuntimeError("database is gone"))
+        def failing(*args: Any) -> None:
+            raise RuntimeError("a row the database refused")
 
-        patched = cast(Any, self).patch(self.master.db.pool, "do_with_transaction", failing)
+        cast(Any, self).patch(build_properties, "_thd_write_build", failing)
         yield self.flush(buildid, branch="main")
+        finished = self.builds.finishBuild(buildid=buildid, results=0)
         self.reactor.advance(0)
-        patched.restore()
-        assert len(cast(Any, self).flushLoggedErrors(RuntimeError)) == 1
-        with pytest.raises(RuntimeError):
-            yield self.builds.getBuildProperties(buildid)
-        assert (yield self.builds.getBuildProperties(buildid)) == {}  # from the database
-        yield self.flush(buildid, branch="main")  # the next flush writes it again
-        self.reactor.advance(0)
-        assert (yield self.in_database(buildid)) == {"branch": ("main", "test")}
+        yield finished
+        with stock(BuildsConnectorComponent, "getBuild"):
+            assert (yield self.builds.getBuild(buildid)).results == EXCEPTION
 
     @defer.inlineCallbacks
     def test_a_value_the_database_cannot_hold_fails_its_write(
