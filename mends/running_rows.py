@@ -224,18 +224,26 @@ def _from_memory(upstream: Any) -> Any:
     return read
 
 
-def _arguments(upstream: Any, self: Any, args: Any, kwargs: Any) -> dict[str, Any]:
-    """A call's arguments by name, without ``self`` (named as Buildbot names them: another
-    mend's wrapper may take any)."""
-    bound = inspect.signature(original(upstream)).bind(self, *args, **kwargs)
-    return dict(list(bound.arguments.items())[1:])
+def _naming(upstream: Any) -> Callable[..., dict[str, Any]]:
+    """What names a call's arguments as Buildbot names them (another mend's wrapper around
+    Buildbot's may take any), without ``self``."""
+    signature = inspect.signature(original(upstream))
+
+    def arguments(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        named = signature.bind(self, *args, **kwargs).arguments
+        del named[next(iter(named))]
+        return named
+
+    return arguments
 
 
 def _keeping_new(table: Table) -> Any:
     def wrap(upstream: Any) -> Any:
+        naming = _naming(upstream)
+
         @defer.inlineCallbacks
         def add(self: Any, *args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-            arguments = _arguments(upstream, self, args, kwargs)
+            arguments = naming(self, *args, **kwargs)
             before = int(self.master.reactor.seconds())
             adding = upstream(self, *args, **kwargs)  # upstream reads the clock here
             when = before if int(self.master.reactor.seconds()) == before else None
@@ -252,8 +260,10 @@ def _keeping_new(table: Table) -> Any:
 
 def _changing(table: Table, change: Change) -> Any:
     def wrap(upstream: Any) -> Any:
+        naming = _naming(upstream)
+
         def write(self: Any, *args: Any, **kwargs: Any) -> Any:
-            arguments = _arguments(upstream, self, args, kwargs)
+            arguments = naming(self, *args, **kwargs)
             key = arguments.pop(table.key)
 
             def written(result: Any) -> Any:
