@@ -230,7 +230,9 @@ def _naming(upstream: Any) -> Callable[..., dict[str, Any]]:
     signature = inspect.signature(original(upstream))
 
     def arguments(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        named = signature.bind(self, *args, **kwargs).arguments
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        named = bound.arguments
         del named[next(iter(named))]
         return named
 
