@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +101,8 @@ def measure(
     """A burst of ``builds`` pushes with every feature on but those named in ``leave_out``
     (``bench.cluster.FEATURES``), statuses and summaries sent to recording servers;
     ``mends`` as for the settings; ``profile``: where the master's CPU went, by part
-    (bench/profile.py)."""
+    (bench/profile.py), from a second burst of as many pushes, profiled, after the one
+    measured."""
     repo = GitRepo(root / "repo")
     repo.commit({"README": "bench\n"}, "initial")
     repo.push()
@@ -123,20 +123,25 @@ def measure(
         master.wait_idle()
         idle_rss = master_rss_mb(master)
 
-        pid = master.cluster.processes[0].pid
-        with sampled(pid, root / "profile") if profile else nullcontext(Profile()) as samples:
-            sent = statements(master)
-            per_scrape = statements(master) - sent
-            sent += per_scrape
-            cpu = master_cpu_seconds(master)
-            started = time.monotonic()
-            deliver_all(repo, master, heads)
-            events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
-            wall = max(e.at for e in events.events if e.kind == "finished") - started
-            cpu = master_cpu_seconds(master) - cpu
+        sent = statements(master)
+        per_scrape = statements(master) - sent
+        sent += per_scrape
+        cpu = master_cpu_seconds(master)
+        started = time.monotonic()
+        deliver_all(repo, master, heads)
+        events.wait(lambda: events.count("finished", 0) >= LANES + builds, timeout=900)
+        wall = max(e.at for e in events.events if e.kind == "finished") - started
+        cpu = master_cpu_seconds(master) - cpu
         master.wait_idle()  # the last build's reporters and log compression are its work too
         sent = statements(master) - per_scrape - sent
         end_rss = master_rss_mb(master)
+        samples = Profile()
+        if profile:  # a burst of its own: the profiler's pauses and CPU stay out of the rest
+            again = push_branches(repo, [f"profiled-{n}" for n in range(builds)])
+            with sampled(master.cluster.processes[0].pid, root / "profile") as samples:
+                deliver_all(repo, master, again)
+                events.wait(lambda: events.count("finished", 0) >= LANES + 2 * builds, timeout=900)
+                master.wait_idle()
         failed = [b for b in master.builds(complete="true") if b["results"] != 0]
         if failed:
             raise RuntimeError(f"{len(failed)} burst build(s) failed")
