@@ -1,8 +1,9 @@
 """A build's properties are written together, and read from memory on the master running it.
 
 Replaces: ``buildbot.db.builds.BuildsConnectorComponent.setBuildProperty`` and
-``getBuildProperties``; wraps ``addBuild``, which starts what is kept of a new build, and
-``setBuildStateString`` and ``finishBuild``, which wait for the build's properties.
+``getBuildProperties``; wraps ``addBuild``, which starts what is kept of a new build,
+and ``setBuildStateString``, ``finishBuild`` and ``buildbot.process.build.Build.stepDone``,
+which wait for the build's properties.
 
 Defect (a cost): at its start and after each step a build hands all its properties to
 ``setBuildProperties``, which reads the build's properties back and then writes each
@@ -18,12 +19,16 @@ master running it, so for a build this master added (the last :data:`MOST` of th
 they are also kept in memory, as the JSON the database holds, and read from there; a
 read of another build waits for the writes of it that are kept or under way.
 
-What upstream's callers relied on stays: the build's state and its finish are written
-after its properties (its ``new`` and ``finished`` events find them in the database, on
-every master), and the master's database stops only after the last batch. A write that
-fails is logged and the build's properties are read from the database again; the
-build's next property write fails with it (its flush then fails the build, as upstream's
-failed write did), or, if none comes, the build finishes in EXCEPTION.
+What upstream's callers relied on stays: a build goes on to its next step, writes its
+state and finishes only after its properties are written (its ``new`` and ``finished``
+events find them in the database, on every master), and the master's database stops
+only after the last batch. A write that fails is logged and the build's properties are
+read from the database again; the build's end of step (or its next property write)
+fails with it, so the build ends in EXCEPTION as upstream's failed flush made it, and a
+finish that comes first is written as EXCEPTION. What is not as upstream's: the event
+of a property change goes out as the change is kept, a moment before it is written (a
+reader on another master may find the value before it for that moment), and a write
+that fails at the build's start shows at its first step's end, after its ``new`` event.
 
 Gain: see docs/mends.rst (``make bench BENCH_ARGS=--mends``, database statements per
 build with this mend off).
@@ -41,6 +46,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from buildbot.db.builds import BuildsConnectorComponent
+from buildbot.process.build import Build
 from buildbot.process.results import EXCEPTION, worst_status
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -55,6 +61,7 @@ TARGETS = (
     "buildbot.db.builds:BuildsConnectorComponent.addBuild",
     "buildbot.db.builds:BuildsConnectorComponent.setBuildStateString",
     "buildbot.db.builds:BuildsConnectorComponent.finishBuild",
+    "buildbot.process.build:Build.stepDone",
     # What relies on a write returning before the next is asked for, and on the state
     # and the finish being written after the properties:
     "buildbot.data.properties:Properties.setBuildProperties",
@@ -78,6 +85,9 @@ class Batch:
     rows: Rows = field(default_factory=dict)
     written: defer.Deferred[None] = field(default_factory=defer.Deferred)
     """Fires (never fails) once the batch is written or has failed."""
+    done: defer.Deferred[None] = field(default_factory=defer.Deferred)
+    """Fires after ``written``'s waiters went on and the next batch started: what the
+    database's stop waits for."""
 
     def ended(self) -> defer.Deferred[None]:
         """A deferred that fires when the batch has ended."""
@@ -113,7 +123,10 @@ class Writes:
 
 
 def _writes(component: Any) -> Writes:
-    writes: Writes = vars(component).setdefault(STATE, Writes())
+    writes: Writes | None = vars(component).get(STATE)
+    if writes is None:
+        writes = Writes()
+        setattr(component, STATE, writes)
     return writes
 
 
@@ -151,10 +164,12 @@ def _thd_write(conn: Any, table: Any, rows: Rows) -> dict[int, BaseException]:
         try:
             with conn.begin():
                 _thd_write_build(conn, table, bid, properties)
-        except sa.exc.OperationalError:
-            raise
+        except sa.exc.OperationalError as error:
+            if conn.engine.should_retry(error):
+                raise
+            failed[bid] = error.with_traceback(None)
         except Exception as error:
-            failed[bid] = error
+            failed[bid] = error.with_traceback(None)
     return failed
 
 
@@ -165,24 +180,27 @@ def _start(component: Any) -> None:
         return
     batch, state.next, state.under_way = state.next, None, state.next
     table = component.db.model.build_properties
-    written = component.db.pool.do(_thd_write, table, batch.rows)
+    written = defer.maybeDeferred(component.db.pool.do, _thd_write, table, batch.rows)
 
     def ended(result: dict[int, BaseException] | Failure) -> None:
-        state.under_way = None
-        if isinstance(result, Failure):  # the whole call: every build of the batch
-            Logger().failure("writing build properties", result)
-            failed = dict.fromkeys(batch.rows, cast(BaseException, result.value))
-        else:
-            failed = dict(result)
+        try:
+            state.under_way = None
+            if isinstance(result, Failure):  # the whole call: every build of the batch
+                Logger().failure("writing build properties", result)
+                failed = dict.fromkeys(batch.rows, cast(BaseException, result.value))
+            else:
+                failed = dict(result)
+                for bid, error in failed.items():
+                    Logger().error(
+                        "writing the properties of build {bid}: {error!r}", bid=bid, error=error
+                    )
             for bid, error in failed.items():
-                Logger().error(
-                    "writing the properties of build {bid}: {error!r}", bid=bid, error=error
-                )
-        for bid, error in failed.items():
-            state.kept.pop(bid, None)  # what the database holds is read again
-            state.failed.put(bid, error)
-        batch.written.callback(None)
-        _start(component)
+                state.kept.pop(bid, None)  # what the database holds is read again
+                state.failed.put(bid, error)
+        finally:
+            batch.written.callback(None)
+            _start(component)
+            batch.done.callback(None)
 
     written.addBoth(ended)
 
@@ -202,7 +220,7 @@ def _keeping(upstream: Any) -> Any:
             return defer.fail()
         if state.next is None:
             state.next = Batch()
-            self.db.run_db_task(state.next.written)  # the database stops after it
+            self.db.run_db_task(state.next.done)  # the database stops after it
             self.master.reactor.callLater(0, _start, self)
         state.next.rows.setdefault(bid, {})[name] = row
         if bid in state.kept:
@@ -259,9 +277,23 @@ def _finishing_after_properties(upstream: Any) -> Any:
     return finishBuild
 
 
+def _stepping_after_properties(upstream: Any) -> Any:
+    @defer.inlineCallbacks
+    def stepDone(self: Any, results: Any, step: Any) -> Generator[Any, Any, Any]:
+        state = _writes(self.master.db.builds)
+        yield state.after_writes_of(self.buildid)
+        error = state.failed.pop(self.buildid, None)
+        if error is not None:
+            raise error  # the build's flush failed: upstream's own handling ends the build
+        return (yield upstream(self, results, step))
+
+    return stepDone
+
+
 def install() -> None:
     replace(BuildsConnectorComponent, "setBuildProperty", _keeping)
     replace(BuildsConnectorComponent, "getBuildProperties", _read_after_writes)
     replace(BuildsConnectorComponent, "addBuild", _keeping_new_builds)
     replace(BuildsConnectorComponent, "setBuildStateString", _after_properties)
     replace(BuildsConnectorComponent, "finishBuild", _finishing_after_properties)
+    replace(Build, "stepDone", _stepping_after_properties)

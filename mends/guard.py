@@ -87,6 +87,7 @@ FINGERPRINTS = {
     "buildbot.db.builds:BuildsConnectorComponent.setBuildStateString": "ecd758ddb47ca51b",
     "buildbot.db.builds:BuildsConnectorComponent.add_build_locks_duration": "2480bfe29357031d",
     "buildbot.db.builds:BuildsConnectorComponent.finishBuild": "0cd237bb52d9de56",
+    "buildbot.process.build:Build.stepDone": "1a6ff7d43d990616",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Generator
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+import sqlalchemy as sa
 from buildbot.db.builds import BuildsConnectorComponent
 from buildbot.process.properties import Properties
 from buildbot.process.results import EXCEPTION
@@ -198,3 +200,53 @@ class BuildProperties(TestReactorMixin, unittest.TestCase):
         with stock(BuildsConnectorComponent, "setBuildProperty", "getBuildProperties"):
             yield self.flush(OTHERS, branch="main", revision="abc", tries=3)
         assert len(self.called) == 4  # a read, then three transactions
+
+    @defer.inlineCallbacks
+    def test_a_step_ends_after_the_properties_and_fails_with_their_write(
+        self,
+    ) -> Generator[Any, Any, None]:
+        buildid, _ = yield self.add_build()
+        ended: list[int] = []
+
+        def step_done(build: Any, results: int, step: Any) -> defer.Deferred[bool]:
+            ended.append(results)
+            return defer.succeed(False)
+
+        step_done_after = build_properties._stepping_after_properties(step_done)
+        build = SimpleNamespace(master=self.master, buildid=buildid)
+        yield self.flush(buildid, branch="main")
+        done = step_done_after(build, 0, None)
+        assert ended == []  # the properties first
+        self.reactor.advance(0)
+        yield done
+        assert ended == [0]
+
+        def refused(conn: Any, table: Any, bid: int, rows: Any) -> None:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+        cast(Any, self).patch(build_properties, "_thd_write_build", refused)
+        yield self.flush(buildid, branch="feature")
+        done = step_done_after(build, 0, None)
+        self.reactor.advance(0)
+        with pytest.raises(sa.exc.OperationalError):  # as upstream's flush would have
+            yield done
+        assert ended == [0]
+
+    @defer.inlineCallbacks
+    def test_a_batch_whose_call_failed_fails_each_of_its_builds(
+        self,
+    ) -> Generator[Any, Any, None]:
+        buildid, _ = yield self.add_build()
+
+        def gone(*args: Any) -> defer.Deferred[None]:
+            return defer.fail(RuntimeError("the database's thread pool is gone"))
+
+        patched = cast(Any, self).patch(self.master.db.pool, "do", gone)
+        yield self.flush(buildid, branch="main")
+        yield self.builds.setBuildProperty(OTHERS, "branch", "main", "test")
+        self.reactor.advance(0)
+        patched.restore()
+        assert len(cast(Any, self).flushLoggedErrors(RuntimeError)) == 1
+        for failed in (buildid, OTHERS):
+            with pytest.raises(RuntimeError):
+                yield self.builds.setBuildProperty(failed, "branch", "main", "test")
