@@ -52,7 +52,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from mends.kept import Kept
+from mends.kept import Kept, state_of
 from mends.wrapping import replace
 
 TARGETS = (
@@ -123,11 +123,7 @@ class Writes:
 
 
 def _writes(component: Any) -> Writes:
-    writes: Writes | None = vars(component).get(STATE)
-    if writes is None:
-        writes = Writes()
-        setattr(component, STATE, writes)
-    return writes
+    return state_of(component, STATE, Writes)
 
 
 def _thd_write_build(conn: Any, table: Any, bid: int, properties: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from buildbot.db.builders import BuildersConnectorComponent
 from twisted.internet import defer
 
+from mends.kept import state_of
 from mends.wrapping import replace
 
 WRITES = ("updateBuilderInfo", "addBuilderMaster", "removeBuilderMaster")
@@ -54,7 +55,7 @@ def _copy(row: Any) -> Any:
 def _kept_for_a_while(upstream: Any) -> Any:
     @defer.inlineCallbacks
     def getBuilder(self: Any, builderid: int) -> Generator[Any, Any, Any]:
-        kept: dict[int, tuple[float, Any]] = vars(self).setdefault(KEPT, {})
+        kept: dict[int, tuple[float, Any]] = state_of(self, KEPT, dict)
         now = self.master.reactor.seconds()
         found = kept.get(builderid)
         if found is not None and now - found[0] < FOR:

@@ -1,12 +1,25 @@
-"""Rows a mend keeps in memory: the latest few, by key."""
+"""What a mend keeps in memory: its state on one of Buildbot's objects, and rows, the
+latest few by key."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+def state_of(owner: Any, name: str, make: Callable[[], T]) -> T:
+    """What a mend keeps on ``owner`` (a component, a log) as its attribute ``name``,
+    made by ``make`` on first use."""
+    found: T | None = vars(owner).get(name)
+    if found is None:
+        found = make()
+        setattr(owner, name, found)
+    return found
 
 
 class Kept(OrderedDict[K, V], Generic[K, V]):

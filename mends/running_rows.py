@@ -41,7 +41,7 @@ from buildbot.db.logs import LogsConnectorComponent
 from buildbot.db.steps import StepsConnectorComponent
 from twisted.internet import defer
 
-from mends.kept import Kept
+from mends.kept import Kept, state_of
 from mends.wrapping import original, replace
 
 Row = dict[str, Any]
@@ -210,8 +210,7 @@ KEPT = "_mend_kept_rows"
 
 
 def _kept(component: Any) -> Kept[int, Row]:
-    kept: Kept[int, Row] = vars(component).setdefault(KEPT, Kept(MOST))
-    return kept
+    return state_of(component, KEPT, lambda: Kept[int, Row](MOST))
 
 
 def _from_memory(upstream: Any) -> Any:
