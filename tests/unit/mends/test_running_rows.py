@@ -9,8 +9,6 @@ from collections.abc import Generator
 from typing import Any, cast
 
 import pytest
-from buildbot.db.builds import BuildsConnectorComponent
-from buildbot.db.logs import LogsConnectorComponent
 from buildbot.db.steps import StepsConnectorComponent
 from twisted.internet import defer
 from twisted.trial import unittest
@@ -40,23 +38,16 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         self.logs = self.master.db.logs
         self.builds = self.master.db.builds
 
-    @property
-    def reads(self) -> int:
-        return sum("getStep" in name for name in self.called)
-
-    @property
-    def build_reads(self) -> int:
-        return sum("BuildsConnectorComponent._getBuild" in name for name in self.called)
-
-    @property
-    def log_reads(self) -> int:
-        return sum("_getLog" in name for name in self.called)
+    def reads(self, of: str) -> int:
+        """The database reads so far of the function named ``of``."""
+        return sum(of in name for name in self.called)
 
     @defer.inlineCallbacks
-    def same_as_the_database(self, stepid: int) -> Generator[Any, Any, Any]:
-        kept = yield self.steps.getStep(stepid)
-        with stock(StepsConnectorComponent, "getStep"):
-            stored = yield self.steps.getStep(stepid)
+    def same_as_the_database(self, component: Any, read: str, key: int) -> Generator[Any, Any, Any]:
+        """The row ``component.read(key)`` gives, checked against upstream's read."""
+        kept = yield getattr(component, read)(key)
+        with stock(type(component), read):
+            stored = yield getattr(component, read)(key)
         assert kept == stored
         assert kept is not stored
         return kept
@@ -68,22 +59,22 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         updates = self.master.data.updates
         self.reactor.advance(1_700_000_000)
         stepid, _, _ = yield updates.addStep(buildid=1, name="compile")
-        yield self.same_as_the_database(stepid)
+        yield self.same_as_the_database(self.steps, "getStep", stepid)
         yield updates.startStep(stepid=stepid)
-        yield self.same_as_the_database(stepid)
+        yield self.same_as_the_database(self.steps, "getStep", stepid)
         self.reactor.advance(3)
         yield updates.set_step_locks_acquired_at(stepid=stepid)
         yield updates.setStepStateString(stepid=stepid, state_string="compiling")
         yield updates.addStepURL(stepid=stepid, name="report", url="http://example/r")
         yield updates.addStepURL(stepid=stepid, name="report", url="http://example/r")
-        step = yield self.same_as_the_database(stepid)
+        step = yield self.same_as_the_database(self.steps, "getStep", stepid)
         assert (step.state_string, len(step.urls)) == ("compiling", 1)
         step.urls.clear()  # a reader changing what it was given
-        yield self.same_as_the_database(stepid)
-        assert self.reads == 4  # only the stock reads: each event was read from memory
+        yield self.same_as_the_database(self.steps, "getStep", stepid)
+        assert self.reads("getStep") == 4  # only the stock reads: each event was read from memory
         yield updates.finishStep(stepid=stepid, results=0, hidden=False)
-        assert self.reads == 5  # a finished step is read from the database
-        yield self.same_as_the_database(stepid)
+        assert self.reads("getStep") == 5  # a finished step is read from the database
+        yield self.same_as_the_database(self.steps, "getStep", stepid)
 
     @defer.inlineCallbacks
     def test_a_failed_write_forgets_the_step(self) -> Generator[Any, Any, None]:
@@ -97,7 +88,7 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
             yield self.steps.setStepStateString(stepid=stepid, state_string="compiling")
         patched.restore()
         step = yield self.steps.getStep(stepid)
-        assert (step.state_string, self.reads) == ("pending", 1)
+        assert (step.state_string, self.reads("getStep")) == ("pending", 1)
 
     @defer.inlineCallbacks
     def test_another_masters_step_is_read_from_the_database(
@@ -105,7 +96,7 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
     ) -> Generator[Any, Any, None]:
         yield self.steps.setStepStateString(stepid=70, state_string="elsewhere")
         step = yield self.steps.getStep(70)
-        assert (step.state_string, self.reads) == ("elsewhere", 1)
+        assert (step.state_string, self.reads("getStep")) == ("elsewhere", 1)
 
     @defer.inlineCallbacks
     def test_upstream_reads_a_step_back_after_each_change(self) -> Generator[Any, Any, None]:
@@ -114,7 +105,7 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
             updates = self.master.data.updates
             stepid, _, _ = yield updates.addStep(buildid=1, name="compile")
             yield updates.setStepStateString(stepid=stepid, state_string="compiling")
-        assert self.reads == 2
+        assert self.reads("getStep") == 2
 
     @defer.inlineCallbacks
     def test_a_running_log_is_read_from_memory_as_the_database_holds_it(
@@ -124,13 +115,11 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         logid = yield updates.addLog(stepid=70, name="stdio", type="s")
         yield updates.appendLog(logid, "one\ntwo\n")
         yield updates.appendLog(logid, "three\n")
-        kept = yield self.logs.getLog(logid)
-        with stock(LogsConnectorComponent, "getLog"):
-            stored = yield self.logs.getLog(logid)
-        assert (kept, kept.num_lines, self.log_reads) == (stored, 3, 1)
+        kept = yield self.same_as_the_database(self.logs, "getLog", logid)
+        assert (kept.num_lines, self.reads("_getLog")) == (3, 1)
         yield updates.finishLog(logid)
         assert (yield self.logs.getLog(logid)).complete
-        assert self.log_reads == 3  # the finish's event and this read
+        assert self.reads("_getLog") == 3  # the finish's event and this read
 
     @defer.inlineCallbacks
     def test_a_running_build_is_read_from_memory_as_the_database_holds_it(
@@ -142,13 +131,13 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         yield updates.setBuildStateString(buildid, "building")
         yield updates.add_build_locks_duration(buildid, 4)
         yield updates.add_build_locks_duration(buildid, 3)
-        kept = yield self.builds.getBuild(buildid)
-        with stock(BuildsConnectorComponent, "getBuild"):
-            stored = yield self.builds.getBuild(buildid)
-        assert (kept, kept.locks_duration_s, self.build_reads) == (stored, 7, 1)
+        kept = yield self.same_as_the_database(self.builds, "getBuild", buildid)
+        assert (kept.locks_duration_s, self.reads("BuildsConnectorComponent._getBuild")) == (7, 1)
         yield updates.finishBuild(buildid, 0)
         assert (yield self.builds.getBuild(buildid)).complete_at is not None
-        assert self.build_reads == 3  # the finish's event and this read
+        assert (
+            self.reads("BuildsConnectorComponent._getBuild") == 3
+        )  # the finish's event and this read
 
     @defer.inlineCallbacks
     def test_a_build_added_as_a_second_turns_is_read_from_the_database(
@@ -160,7 +149,7 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
             builderid=1, buildrequestid=1, workerid=1, masterid=1, state_string="created"
         )
         yield self.builds.getBuild(buildid)
-        assert self.build_reads == 1
+        assert self.reads("BuildsConnectorComponent._getBuild") == 1
 
     @defer.inlineCallbacks
     def test_a_build_is_kept_around_the_build_properties_mend(
@@ -172,4 +161,4 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         )
         assert (yield self.builds.getBuild(buildid)).state_string == "created"
         assert (yield self.builds.getBuildProperties(buildid)) == {}
-        assert self.build_reads == 0
+        assert self.reads("BuildsConnectorComponent._getBuild") == 0
