@@ -28,6 +28,8 @@ NAMES = (
     "builder_rows",
     "build_properties",
     "running_rows",
+    "data_paths",
+    "plain_renders",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

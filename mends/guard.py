@@ -88,6 +88,14 @@ FINGERPRINTS = {
     "buildbot.db.builds:BuildsConnectorComponent.add_build_locks_duration": "2480bfe29357031d",
     "buildbot.db.builds:BuildsConnectorComponent.finishBuild": "0cd237bb52d9de56",
     "buildbot.process.build:Build.stepDone": "1a6ff7d43d990616",
+    "buildbot.util.pathmatch:Matcher.__getitem__": "95b0403e0d7e1f1e",
+    "buildbot.util.pathmatch:Matcher.__setitem__": "b07370968f545984",
+    "buildbot.util.pathmatch:Matcher._compile": "f146054ebed9c0c7",
+    "buildbot.process.properties:Properties.render": "c400be590850aaf6",
+    "buildbot.process.properties:_DefaultRenderer": "fc7d7989d48da8c1",
+    "buildbot.process.properties:_ListRenderer": "a57e73f92393fc92",
+    "buildbot.process.properties:_TupleRenderer": "890078e5f7d0015c",
+    "buildbot.process.properties:_DictRenderer": "0becd374dbe00178",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"
