@@ -11,11 +11,14 @@ and three of each log, one statement each, some forty a build. No upstream issue
 Mend: a build, its steps and its logs are written only by the master running the build,
 so the row of one this master added (the last :data:`MOST` of each kind) is kept as the
 database holds it, changed as each write succeeds, and read from memory through
-upstream's own conversion (a new object for each reader). Finishing forgets it (the
-finish time is taken in the database's thread), and so does a write that fails; from
-then on, as for a row of another master's or one looked up some other way, the database
-is read. A build's start time is the second its add was asked in: one whose add spanned
-the turn of a second is not kept. Writes of others are not seen: the janitor marking the
+upstream's own conversion (a new object for each reader). A finished step or log is
+kept for the rest of the reactor's turn, for its ``finished`` event, then forgotten (a
+step's finish time is the second its finish was asked and answered in; one whose finish
+spanned the turn of a second is forgotten at once); a finished build is forgotten at once
+(another mend may change the results it is finished with), and so is a row whose write
+fails. From then on, as for a row of another master's or one looked up some other way,
+the database is read. A build's start time is the second its add was asked in: one whose
+add spanned the turn of a second is not kept. Writes of others are not seen: the janitor marking the
 logs of a step that has run longer than the log horizon as deleted, another master
 finishing the builds of a master it took for dead; such a row is read from the database
 again once its build, step or log finishes here.
@@ -47,8 +50,9 @@ from mends.wrapping import original, replace
 Row = dict[str, Any]
 """A row's columns, as the database holds them."""
 Change = Callable[..., "Row | None"]
-"""The columns a write changes, from the kept row, the write's result and its arguments
-by name; None forgets the row."""
+"""The columns a write changes, from the kept row, the write's result, ``when`` (the second
+the write was asked and answered in, None if the clock turned a second meanwhile) and its
+arguments by name; None forgets the row."""
 
 
 def _forget(row: Row, result: Any, **arguments: Any) -> None:
@@ -78,6 +82,18 @@ def _url(row: Row, result: Any, name: str, url: str, **_: Any) -> Row:
 
 def _appended(row: Row, result: tuple[int, int] | None, **_: Any) -> Row | None:
     return None if result is None else {"num_lines": result[1] + 1}
+
+
+def _step_finished(
+    row: Row, result: Any, when: int | None, results: int, hidden: bool, **_: Any
+) -> Row | None:
+    if when is None:
+        return None  # its finish time is the database's to say
+    return {"complete_at": when, "results": results, "hidden": 1 if hidden else 0}
+
+
+def _log_finished(row: Row, result: Any, **_: Any) -> Row:
+    return {"complete": 1}
 
 
 def _new_step(
@@ -157,6 +173,8 @@ class Table:
     key: str
     """The name of the id among the writes' arguments."""
     changes: dict[str, Change]
+    finish: str = ""
+    """The write after which the row is kept only for the rest of the reactor's turn."""
 
 
 TABLES = (
@@ -171,8 +189,9 @@ TABLES = (
             "set_step_locks_acquired_at": _locks_acquired,
             "setStepStateString": _state,
             "addURL": _url,
-            "finishStep": _forget,
+            "finishStep": _step_finished,
         },
+        finish="finishStep",
     ),
     Table(
         LogsConnectorComponent,
@@ -180,7 +199,8 @@ TABLES = (
         add="addLog",
         new_row=_new_log,
         key="logid",
-        changes={"appendLog": _appended, "finishLog": _forget},
+        changes={"appendLog": _appended, "finishLog": _log_finished},
+        finish="finishLog",
     ),
     Table(
         BuildsConnectorComponent,
@@ -259,25 +279,31 @@ def _keeping_new(table: Table) -> Any:
     return wrap
 
 
-def _changing(table: Table, change: Change) -> Any:
+def _changing(table: Table, name: str, change: Change) -> Any:
     def wrap(upstream: Any) -> Any:
         naming = _naming(upstream)
 
         def write(self: Any, *args: Any, **kwargs: Any) -> Any:
             arguments = naming(self, *args, **kwargs)
             key = arguments.pop(table.key)
+            clock = self.master.reactor
+            asked = int(clock.seconds())
 
             def written(result: Any) -> Any:
-                row = _kept(self).get(key)
+                kept = _kept(self)
+                row = kept.get(key)
                 if row is not None:
+                    when = asked if int(clock.seconds()) == asked else None
                     try:
-                        new = change(row, result, **arguments)
+                        new = change(row, result, when=when, **arguments)
                     except Exception:  # a write this mend cannot follow: read it back
                         new = None
                     if new is None:
-                        del _kept(self)[key]
+                        del kept[key]
                     else:
                         row.update(new)
+                        if name == table.finish:  # kept for its event, in this turn
+                            clock.callLater(0, kept.pop, key, None)
                 return result
 
             def failed(failure: Any) -> Any:
@@ -296,4 +322,4 @@ def install() -> None:
         replace(table.component, table.read, _from_memory)
         replace(table.component, table.add, _keeping_new(table))
         for name, change in table.changes.items():
-            replace(table.component, name, _changing(table, change))
+            replace(table.component, name, _changing(table, name, change))

@@ -72,8 +72,27 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         step.urls.clear()  # a reader changing what it was given
         yield self.same_as_the_database(self.steps, "getStep", stepid)
         assert self.reads("getStep") == 4  # only the stock reads: each event was read from memory
+        yield updates.finishStep(stepid=stepid, results=2, hidden=True)
+        assert self.reads("getStep") == 4  # its finished event too
+        step = yield self.same_as_the_database(self.steps, "getStep", stepid)
+        assert (step.complete_at, step.results, step.hidden) == (step.locks_acquired_at, 2, True)
+        self.reactor.advance(0)  # the turn is over: a finished step is read from the database
+        yield self.steps.getStep(stepid)
+        assert self.reads("getStep") == 6
+
+    @defer.inlineCallbacks
+    def test_a_finish_that_spans_a_second_forgets_the_step(self) -> Generator[Any, Any, None]:
+        updates = self.master.data.updates
+        stepid, _, _ = yield updates.addStep(buildid=1, name="compile")
+        finishing = self.master.db.pool.do_with_transaction
+
+        def a_second_later(*args: Any) -> Any:
+            self.reactor.advance(1)
+            return finishing(*args)
+
+        cast(Any, self).patch(self.master.db.pool, "do_with_transaction", a_second_later)
         yield updates.finishStep(stepid=stepid, results=0, hidden=False)
-        assert self.reads("getStep") == 5  # a finished step is read from the database
+        assert self.reads("getStep") == 1  # its finished event, from the database
         yield self.same_as_the_database(self.steps, "getStep", stepid)
 
     @defer.inlineCallbacks
@@ -118,8 +137,11 @@ class RunningRows(TestReactorMixin, unittest.TestCase):
         kept = yield self.same_as_the_database(self.logs, "getLog", logid)
         assert (kept.num_lines, self.reads("_getLog")) == (3, 1)
         yield updates.finishLog(logid)
-        assert (yield self.logs.getLog(logid)).complete
-        assert self.reads("_getLog") == 3  # the finish's event and this read
+        assert (yield self.same_as_the_database(self.logs, "getLog", logid)).complete
+        assert self.reads("_getLog") == 2  # the finish's event too was read from memory
+        self.reactor.advance(0)  # the turn is over: a finished log is read from the database
+        yield self.logs.getLog(logid)
+        assert self.reads("_getLog") == 3
 
     @defer.inlineCallbacks
     def test_a_running_build_is_read_from_memory_as_the_database_holds_it(
