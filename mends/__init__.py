@@ -30,6 +30,7 @@ NAMES = (
     "running_rows",
     "data_paths",
     "plain_renders",
+    "event_copies",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

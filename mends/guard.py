@@ -96,6 +96,9 @@ FINGERPRINTS = {
     "buildbot.process.properties:_ListRenderer": "a57e73f92393fc92",
     "buildbot.process.properties:_TupleRenderer": "890078e5f7d0015c",
     "buildbot.process.properties:_DictRenderer": "0becd374dbe00178",
+    "buildbot.data.base:ResourceType.sanitizeMessage": "65756c389c98c7d0",
+    "buildbot.data.base:ResourceType.produceEvent": "ebbb48c10d88244f",
+    "buildbot.data.properties:Properties.generateUpdateEvent": "6f36a281676a84e4",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"
