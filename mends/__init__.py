@@ -31,6 +31,7 @@ NAMES = (
     "data_paths",
     "plain_renders",
     "event_copies",
+    "buildset_rows",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""
 

@@ -99,6 +99,10 @@ FINGERPRINTS = {
     "buildbot.data.base:ResourceType.sanitizeMessage": "65756c389c98c7d0",
     "buildbot.data.base:ResourceType.produceEvent": "ebbb48c10d88244f",
     "buildbot.data.properties:Properties.generateUpdateEvent": "6f36a281676a84e4",
+    "buildbot.db.buildsets:BuildsetsConnectorComponent.getBuildset": "7cb561983bccbfb9",
+    "buildbot.db.buildsets:BuildsetsConnectorComponent._thd_model_from_row": "5ca4d1a96ea2121f",
+    "buildbot.db.buildsets:BuildsetsConnectorComponent.completeBuildset": "9fc4f28cd5fc5a4f",
+    "buildbot.db.buildsets:BuildSetModel": "700e62a3bdf776a6",
 }
 
 SWITCH = "set buildmaster.mends: false to run stock Buildbot"
