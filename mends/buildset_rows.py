@@ -14,7 +14,9 @@ Mend: the first read of a buildset is upstream's, and the buildset is kept (the 
 columns that change (``complete``, ``complete_at``, ``results``) in one statement and
 gives them with what was kept; a read that finds it complete keeps it so, and from then
 on it is read from memory. Another master completing it shows at the next read, as
-upstream's would. Each reader gets its own copy.
+upstream's would. Each reader gets its own copy. A script that deletes old buildsets
+(Buildbot has none; ids can be used again on SQLite) must run with the masters stopped,
+or with this mend left out (``buildmaster.mends_off``).
 
 Gain: see docs/mends.rst (``make bench BENCH_ARGS=--mends``, database statements per
 build with this mend off).

@@ -11,8 +11,9 @@ No upstream issue yet.
 
 Mend: a message made of dicts, lists and tuples of strings, numbers, booleans, ``None``,
 bytes and datetimes (their exact types) is copied container by container, the immutable
-values shared as they are; anything else anywhere in it (a set, an object, a cycle) and
-the whole message is copied by ``copy.deepcopy`` as upstream does.
+values shared as they are; anything else anywhere in it (a set, an object, a container
+in two places or in itself) and the whole message is copied by ``copy.deepcopy`` as
+upstream does.
 
 Gain: see docs/mends.rst (a profiled burst: the share of the master's CPU in copying
 events, with this mend and without).
@@ -45,23 +46,25 @@ class Unusual(Exception):
     """Raised by :func:`copied` on a part it leaves to ``copy.deepcopy``."""
 
 
-def copied(value: Any) -> Any:
-    """A copy of ``value`` that shares only its immutable values."""
+def copied(value: Any, containers: set[int]) -> Any:
+    """A copy of ``value`` that shares only its immutable values; ``containers``: the ids
+    of the containers met so far (one met twice is left to ``deepcopy``, which copies it
+    once and keeps it shared, a cycle too)."""
     kind = type(value)
     if kind in IMMUTABLE:
         return value
+    if kind not in (dict, list, tuple) or id(value) in containers:
+        raise Unusual
+    containers.add(id(value))
     if kind is dict:
-        return {copied(key): copied(part) for key, part in value.items()}
-    if kind is list:
-        return [copied(part) for part in value]
-    if kind is tuple:
-        return tuple(copied(part) for part in value)
-    raise Unusual
+        return {copied(key, containers): copied(part, containers) for key, part in value.items()}
+    parts = [copied(part, containers) for part in value]
+    return parts if kind is list else tuple(parts)
 
 
 def sanitize_message(message: Any) -> Any:
     try:
-        return copied(message)
+        return copied(message, set())
     except (Unusual, RecursionError):
         return copy.deepcopy(message)
 

@@ -89,7 +89,7 @@ def _step_finished(
 ) -> Row | None:
     if when is None:
         return None  # its finish time is the database's to say
-    return {"complete_at": when, "results": results, "hidden": 1 if hidden else 0}
+    return {"complete_at": when, "results": int(results), "hidden": 1 if hidden else 0}
 
 
 def _log_finished(row: Row, result: Any, **_: Any) -> Row:

@@ -31,7 +31,8 @@ if ! { trusted_git_dir && git clean -f -f -d -x; }; then
     git clone --progress "$repository" . || exit 3
 fi
 git fetch -f "$repository" "$branch" || exit 4
-git checkout -f "${revision:-FETCH_HEAD}" || exit 5
-# As with the Git step, naming the branch may fail without failing the checkout.
-[ "$branch" = HEAD ] || git checkout -B "$branch" || true
+# On a branch of the push's name; as with the Git step, a name git refuses (HEAD among
+# them) does not fail the checkout, which is then left detached.
+git checkout -f -B "$branch" "${revision:-FETCH_HEAD}" 2>/dev/null ||
+    git checkout -f "${revision:-FETCH_HEAD}" || exit 5
 echo "revision $(git rev-parse HEAD)" >&3

@@ -23,8 +23,10 @@ trap 'printf %s "$printed" >&3' EXIT
 set -x
 git fetch "$repository" "$target" || exit 3
 into=${pinned:-$(git rev-parse FETCH_HEAD)}
-# An older commit of the target came with its history, unless the target was rewritten.
-git cat-file -e "$into^{commit}" 2>/dev/null || git fetch "$repository" "$into" || exit 6
+# A pinned older commit of the target came with its history, unless the target was
+# rewritten; the newest is the one just fetched.
+[ -z "$pinned" ] || git cat-file -e "$into^{commit}" 2>/dev/null ||
+    git fetch "$repository" "$into" || exit 6
 print target "$into"
 base=$(git merge-base HEAD "$into") || exit 4
 print base "$base"

@@ -72,6 +72,12 @@ def test_a_message_with_a_cycle_is_copied_by_deepcopy() -> None:
     assert mended["self"] is mended and mended is not message
 
 
+def test_a_container_in_two_places_stays_one_as_deepcopy_keeps_it() -> None:
+    shared = {"name": "report"}
+    mended = ResourceType.sanitizeMessage({"first": shared, "second": [shared]})
+    assert mended["first"] is mended["second"][0] and mended["first"] is not shared
+
+
 def _counting_deepcopies(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """The values ``copy.deepcopy`` is called with from now on, outermost calls only."""
     called: list[Any] = []

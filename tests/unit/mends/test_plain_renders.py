@@ -66,6 +66,26 @@ def test_a_plain_value_renders_as_upstream_renders_it(value: Any) -> None:
         assert mended is not value  # a new container, as upstream's adapters make
 
 
+def test_a_plain_value_is_rendered_without_upstreams_adapters() -> None:
+    def upstream_render(self: Properties, given: Any) -> defer.Deferred[Any]:
+        raise AssertionError(f"upstream asked to render {given!r}")
+
+    mended = plain_renders._plain_at_once(upstream_render)
+    assert _rendered(_properties(), PLAIN[-1], mended) == PLAIN[-1]
+    renders: list[Any] = []
+    render = Properties.render
+
+    def counting(self: Properties, value: Any) -> defer.Deferred[Any]:
+        renders.append(value)
+        found: defer.Deferred[Any] = render(self, value)
+        return found
+
+    with stock(Properties, "render"):  # puts the installed mend back after
+        Properties.render = counting
+        _rendered(_properties(), {"branch": ("feature", "Change")})
+    assert len(renders) == 1  # the dict, at once
+
+
 def test_a_copy_does_not_share_its_containers_with_the_value() -> None:
     value = {"list": [1, 2], "dict": {"a": [3]}}
     rendered = _rendered(_properties(), value)
