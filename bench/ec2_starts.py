@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.janitor import GOAL, watching
+from bench.index_page import GOAL, watching
 from bench.report import Row
 from local.cluster import LocalCluster
 from tests.conftest import local_settings

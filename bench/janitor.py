@@ -15,12 +15,8 @@ the master would take hours.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +24,7 @@ from buildbot.configurators.janitor import JANITOR_NAME
 from buildbot.db.model import Model
 
 from bench import cluster
+from bench.index_page import GOAL, watching
 from bench.report import Row
 from local.cluster import LocalCluster
 from tests.harness import Master, wait_for
@@ -36,7 +33,6 @@ YEAR = 365 * 86400
 STEPS = ("git", "merge-forward", "lint", "tests", "docs")
 CHUNKS_PER_LOG = 2
 CHUNK = ("collected 120 items ... PASSED [ 42%]\n" * 6).encode()
-GOAL = "<= 0.1 s"
 
 
 def rows_of(table: str, values: list[tuple[Any, ...]]) -> tuple[str, list[tuple[Any, ...]]]:
@@ -83,29 +79,6 @@ def fill(database: Path, builder: str, builds: int, now: float) -> None:
         db.commit()
     finally:
         db.close()
-
-
-@contextlib.contextmanager
-def watching(url: str) -> Iterator[list[float]]:
-    """Asks ``url`` again and again while the block runs; yields the list of answer times."""
-    answers: list[float] = []
-    stop = threading.Event()
-
-    def ask() -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            with urllib.request.urlopen(url, timeout=30) as response:
-                response.read()
-            answers.append(time.monotonic() - started)
-            time.sleep(0.005)
-
-    asker = threading.Thread(target=ask, daemon=True)
-    asker.start()
-    try:
-        yield answers
-    finally:
-        stop.set()
-        asker.join(timeout=60)
 
 
 def measure(root: Path, builds: int) -> list[Row]:

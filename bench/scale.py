@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.cluster import WEBHOOK_SECRET, master_cpu_seconds, running, settings
-from bench.janitor import GOAL, watching
+from bench.index_page import GOAL, watching
 from bench.report import Row
 from tests.harness import SUCCESS, GitRepo, Master, wait_for
 from tests.integration.test_webhook import deliver, push_payload, sign

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench import pipeline
 from bench.cluster import running
 from bench.events import BuildEvents
-from bench.janitor import GOAL, watching
+from bench.index_page import GOAL, watching
 from bench.report import Row
 from tests.conftest import local_settings
 from tests.harness import GitRepo, wait_for

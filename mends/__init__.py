@@ -30,7 +30,6 @@ NAMES = (
     "running_rows",
     "data_paths",
     "plain_renders",
-    "event_copies",
     "buildset_rows",
 )
 """Every mend, by module name; ``buildmaster.mends_off`` takes these names."""

@@ -5,18 +5,20 @@ Replaces: ``buildbot.util.pathmatch.Matcher.__getitem__``.
 Defect (a cost): the data API finds the endpoint of a path (``("builds", "7", "steps")``)
 through a ``Matcher``, which groups its patterns by length when one has been added since
 the last lookup. It never notes that it did, so every lookup groups the whole table again
-(some 250 patterns), then matches the path against each pattern of its length with a
+(some 140 patterns), then matches the path against each pattern of its length with a
 regular expression per element. Every event, every reporter's read and every REST call
-looks up at least one path: about 5% of the master's CPU in a burst of builds. No
-upstream issue yet.
+looks up at least one path. No upstream issue yet.
 
 Mend: the table is grouped and each pattern's elements parsed (literal, or argument with
 its type) when a pattern has been added since the last lookup, and only then. A lookup
 matches as upstream's does: the patterns of the path's length in the order they were
 added, the first that matches wins, an argument that does not convert is no match.
 
-Gain: the share of the master's CPU in ``pathmatch`` in a profiled burst (``make
-bench``'s profile, ``buildbot: other``), see docs/mends.rst.
+Gain: about 3% of the master's CPU in a burst: in two profiled bursts each way
+(``bench/profile.py``'s samples), lookups took 3.6% and 6.6% of the master's samples
+without this mend and 2.0% and 1.4% with it (see docs/mends.rst; a CPU gain this size is
+inside the run-to-run spread of ``--mends``'s CPU figures, so it is measured by its
+share of the samples).
 
 Remove when: upstream keeps its grouped table (the canary
 ``test_upstream_groups_the_data_paths_at_every_lookup`` then fails).
@@ -87,9 +89,9 @@ def _match(elements: tuple[Element, ...], path: tuple[str, ...]) -> dict[str, An
         if element.convert is not None:
             try:
                 given = element.convert(given)
-            except AssertionError:
+            except AssertionError:  # an unknown type flag: upstream's assertion
                 raise
-            except Exception:
+            except Exception:  # not of the type: no match, as upstream
                 return None
         arguments[element.argument] = given
     return arguments

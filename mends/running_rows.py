@@ -18,10 +18,10 @@ spanned the turn of a second is forgotten at once); a finished build is forgotte
 (another mend may change the results it is finished with), and so is a row whose write
 fails. From then on, as for a row of another master's or one looked up some other way,
 the database is read. A build's start time is the second its add was asked in: one whose
-add spanned the turn of a second is not kept. Writes of others are not seen: the janitor marking the
-logs of a step that has run longer than the log horizon as deleted, another master
-finishing the builds of a master it took for dead; such a row is read from the database
-again once its build, step or log finishes here.
+add spanned the turn of a second is not kept. Writes of others are not seen: the janitor
+marking the logs of a step that has run longer than the log horizon as deleted, another
+master finishing the builds of a master it took for dead; such a row is read from the
+database again once its build, step or log finishes here.
 
 Gain: see docs/mends.rst (``make bench BENCH_ARGS=--mends``, database statements per
 build with this mend off).
