@@ -67,6 +67,22 @@ def test_warm_tree_loses_every_leftover_and_moves_to_the_new_commit(
     assert git(build, "rev-parse", "--abbrev-ref", "HEAD") == "other"
 
 
+def test_locks_of_a_git_killed_mid_way_do_not_fail_the_next_build(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    first = repo.push_commit("feature", {"a.txt": "a\n"})
+    build = tmp_path / "build"
+    checkout(build, repo, "feature", first)
+    # What a checkout or merge killed by a cancelled build leaves behind.
+    for lock in ("index.lock", "HEAD.lock", "refs/heads/feature.lock"):
+        (build / ".git" / lock).write_text("")
+    second = repo.push_commit("other", {"b.txt": "b\n"})
+
+    assert checkout(build, repo, "other", second) == (0, second)
+    assert git(build, "rev-parse", "--abbrev-ref", "HEAD") == "other"
+    assert not list((build / ".git").rglob("*.lock"))
+
+
 def test_broken_clone_is_emptied_and_cloned_again(repo: GitRepo, tmp_path: Path) -> None:
     sha = repo.push_commit("feature", {"a.txt": "a\n"})
     build = tmp_path / "build"

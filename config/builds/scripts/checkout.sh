@@ -22,6 +22,10 @@ trusted_git_dir() {
     rm -rf .git/hooks .git/info .git/config.worktree .git/worktrees .git/commondir \
         .git/objects/info/alternates .git/objects/info/http-alternates || return 1
     mkdir .git/hooks || return 1
+    # A git killed mid-way (its build cancelled, stopped or timed out) leaves its locks,
+    # and every later checkout here would fail on them. A build directory holds one
+    # build at a time, so a lock found as a build starts is an earlier build's.
+    rm -f .git/*.lock && find .git/refs -name '*.lock' -delete || return 1
     printf '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n' \
         >.git/config
 }
