@@ -18,7 +18,7 @@ from buildbot.process import buildstep
 from buildbot.process.results import SUCCESS, WARNINGS
 from twisted.internet import defer
 
-from config.builds.scripts import printed, script
+from config.builds.scripts import PYTHON, printed, script
 
 LEFTOVERS_SCRIPT = script("leftovers.py")
 
@@ -43,7 +43,7 @@ class EndLeftovers(buildstep.ShellMixin, buildstep.BuildStep):
     @defer.inlineCallbacks
     def run(self) -> Generator[Any, Any, int]:
         cmd = yield self.makeRemoteShellCommand(
-            command=["python3", "-"],
+            command=PYTHON,
             collectStdout=True,
             initialStdin=LEFTOVERS_SCRIPT,
         )

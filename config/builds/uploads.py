@@ -23,7 +23,7 @@ from buildbot.process.buildstep import BuildStep
 from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
 from twisted.internet import defer, threads
 
-from config.builds.scripts import printed, script
+from config.builds.scripts import PYTHON, printed, script
 
 RESULTS = "results"
 PUBLISHED = ".published"
@@ -123,7 +123,7 @@ class BoundedUpload(steps.DirectoryUpload):
         """The bytes of the directory to upload, as the worker sees them (None: unknown)."""
         cmd = remotecommand.RemoteShellCommand(
             self.workdir,
-            ["python3", "-", self.workersrc],
+            [*PYTHON, self.workersrc],
             collectStdout=True,
             initialStdin=SIZEOF_SCRIPT,
         )

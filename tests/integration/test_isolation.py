@@ -55,6 +55,11 @@ for home in "$HOME" "$REAL_HOME"; do
         "$MARKS" "$MARKS" > "$home/.gitconfig"
     mkdir -p "$home/.cache/pip/wheels" && echo poisoned > "$home/.cache/pip/wheels/planted"
 done
+# Python that the build's last step (which ends its processes) would run instead, were
+# it to read the tree or the home: it would end nothing.
+site=$(python3 -c 'import site; print(site.getusersitepackages())')
+mkdir -p "$site" && echo 'import os; os._exit(0)' > "$site/planted.pth"
+printf 'import os\nos._exit(0)\n' > __future__.py
 # A process that stays: it collects every token it can read from other processes.
 setsid sh -c 'while :; do cat /proc/[0-9]*/environ 2>/dev/null | tr "\0" "\n" |
     grep GIT_CONFIG_VALUE >> "$1/daemon"; sleep 0.1; done' "$DAEMON" "$MARKS" \

@@ -1,4 +1,5 @@
-"""The plumbing steps' git work, as shell scripts run on the worker.
+"""The plumbing steps' git work, as shell scripts run on the worker, and the Python
+scripts of the steps that end a build's processes and weigh its uploads.
 
 Each script (``checkout.sh``, ``merge_forward.sh``) is one remote command: the worker's
 ``sh`` reads it on stdin, traces each git command to the step's log, and says what it did
@@ -11,6 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+PYTHON = ["python3", "-I", "-S", "-"]
+"""How a step runs one of the Python scripts (``leftovers.py``, ``sizeof.py``), read on
+stdin, in the build's tree: isolated (``-I``: no ``PYTHON*`` variables, no user
+site-packages in the build's home, not the tree on the module path), so nothing the build
+wrote (a ``__future__.py`` in its tree, a ``.pth`` file in its home) runs in the script
+that ends its processes or weighs its uploads; without ``site`` (``-S``), which the
+scripts do not need."""
 
 
 def script(name: str) -> str:

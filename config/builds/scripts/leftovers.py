@@ -1,6 +1,7 @@
 # The last step of every build on the worker (config/builds/leftovers.py): it ends the
 # processes the build left running, so none of them sees the builds that come after it.
-# Run as `python3 -` with this script on stdin, by the worker, which runs this build alone.
+# Run as `python3 -I -S -` (scripts.PYTHON) with this script on stdin, by the worker, which
+# runs this build alone.
 #
 # The build's processes are the worker's descendants, this one aside: its commands have
 # all ended, and the worker adopts the processes they orphaned (slave/adopt-leftovers.tac),

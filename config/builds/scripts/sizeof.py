@@ -1,5 +1,5 @@
 # The bytes an upload of a directory would send (config/builds/uploads.py): the sizes of the
-# regular files below it, symbolic links not followed. Run as `python3 - <directory>`;
+# regular files below it, symbolic links not followed. Run as `python3 -I -S - <directory>`;
 # stdout carries "size <bytes>".
 from __future__ import annotations
 
