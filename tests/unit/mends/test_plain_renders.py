@@ -3,6 +3,8 @@ types; anything with a renderable in it rendered by upstream; and the canary."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from buildbot.process.properties import Interpolate, Properties, Property
 from twisted.internet import defer
 
 from mends import plain_renders
+from mends.wrapping import upstream
 from tests.stock import stock
 
 PLAIN = [
@@ -50,6 +53,23 @@ def _rendered(properties: Properties, value: Any, render: Any = None) -> Any:
     return found[0]
 
 
+@contextlib.contextmanager
+def _renders_through(render: Any) -> Iterator[list[Any]]:
+    """While the block runs, ``Properties.render`` notes each value it is asked to render
+    (the adapters ask it again for each part) and hands it on to ``render``; the
+    installed one is put back after."""
+    renders: list[Any] = []
+
+    def counting(self: Properties, value: Any) -> defer.Deferred[Any]:
+        renders.append(value)
+        found: defer.Deferred[Any] = render(self, value)
+        return found
+
+    with stock(Properties, "render"):
+        Properties.render = counting
+        yield renders
+
+
 @pytest.fixture(scope="module", autouse=True)
 def installed() -> None:
     plain_renders.install()
@@ -72,16 +92,7 @@ def test_a_plain_value_is_rendered_without_upstreams_adapters() -> None:
 
     mended = plain_renders._plain_at_once(upstream_render)
     assert _rendered(_properties(), PLAIN[-1], mended) == PLAIN[-1]
-    renders: list[Any] = []
-    render = Properties.render
-
-    def counting(self: Properties, value: Any) -> defer.Deferred[Any]:
-        renders.append(value)
-        found: defer.Deferred[Any] = render(self, value)
-        return found
-
-    with stock(Properties, "render"):  # puts the installed mend back after
-        Properties.render = counting
+    with _renders_through(Properties.render) as renders:  # the installed mend
         _rendered(_properties(), {"branch": ("feature", "Change")})
     assert len(renders) == 1  # the dict, at once
 
@@ -126,16 +137,6 @@ def test_a_value_too_deep_to_copy_is_left_to_upstream() -> None:
 
 def test_upstream_renders_a_plain_value_part_by_part() -> None:
     # The canary: once upstream renders plain values without its adapters, the mend can go.
-    properties = _properties()
-    renders: list[Any] = []
-    with stock(Properties, "render"):
-        stock_render = Properties.render
-
-        def counting(self: Properties, value: Any) -> defer.Deferred[Any]:
-            renders.append(value)
-            found: defer.Deferred[Any] = stock_render(self, value)
-            return found
-
-        Properties.render = counting
-        _rendered(properties, {"branch": ("feature", "Change")})
+    with _renders_through(upstream(Properties, "render")) as renders:
+        _rendered(_properties(), {"branch": ("feature", "Change")})
     assert len(renders) > 1  # the dict, then each pair and each part of it
